@@ -116,22 +116,26 @@ export const Has = {
 export const V = {
   STATUS: 0, // u32 bad reason (0 = scored)
   REASONS: 4, // u32 reason bits
-  SCORE: 8, // f64 in [0,1]
-  TS: 16, // f64 device time
-  ARRIVAL: 24, // f64 arrival time used
-  SLOT: 32, // u32 device table slot (silence verdicts: the silent device)
-  MESSAGE: 36, // u32 message index in the batch (0xffffffff for sweep verdicts)
-  EV1_REASON: 40, // u32 reason bit index (0xff none)
-  EV2_REASON: 44,
-  EV1_EXPECTED: 48, // f64
-  EV1_OBSERVED: 56,
-  EV1_SPREAD: 64,
-  EV2_EXPECTED: 72,
-  EV2_OBSERVED: 80,
-  EV2_SPREAD: 88,
-  EV1_AUX: 96, // f64 reason-specific (metric index, other device slot, previous source code…)
-  EV2_AUX: 104,
-  SIZE: 112,
+  SCORE: 8, // f64 in [0,1]: the strongest reason's score
+  TS: 16, // f64 device time (silence verdicts: the device's last arrival)
+  ARRIVAL: 24, // f64 arrival time used (silence verdicts: the fleet clock)
+  SLOT: 32, // u32 device table slot
+  MESSAGE: 36, // u32 message index in the batch (SWEEP_MESSAGE for silence verdicts)
+  EV1_REASON: 40, // u32 reason bit index of the strongest reason (NO_REASON: none)
+  EV2_REASON: 44, // u32 the second strongest
+  EV1_SCORE: 48, // f64
+  EV1_EXPECTED: 56, // f64
+  EV1_OBSERVED: 64, // f64
+  EV1_SPREAD: 72, // f64
+  EV1_AUX: 80, // f64 reason-specific (metric position, other device slot, …)
+  EV2_SCORE: 88,
+  EV2_EXPECTED: 96,
+  EV2_OBSERVED: 104,
+  EV2_SPREAD: 112,
+  EV2_AUX: 120,
+  SIZE: 128,
 } as const;
+/** Offsets of an evidence block relative to EV1_SCORE / EV2_SCORE. */
+export const EV = { SCORE: 0, EXPECTED: 8, OBSERVED: 16, SPREAD: 24, AUX: 32 } as const;
 export const NO_REASON = 0xff;
 export const SWEEP_MESSAGE = 0xffffffff;

@@ -1,0 +1,157 @@
+// Exports of the WASM core: a numbers-only boundary. JS copies a batch of message bytes
+// into the input region, writes an index entry per message (offset, length, arrival),
+// calls scoreBatch, and reads fixed-size verdict records from the output region.
+// Every region is carved out once by init (runtime "stub": no GC, nothing in the hot
+// path allocates), so typed-array views stay valid after init.
+
+import { parseMessage } from "./parse";
+import { P, V, NO_REASON, SWEEP_MESSAGE, HAS_ARRIVAL, HAS_DEVICE_ESCAPED } from "./layout";
+import { initParams, paramsBase, param, PRM_MAX_MESSAGE_BYTES, PRM_SWEEP_PERIOD_MS, PARAM_COUNT } from "./params";
+import { initState, findDevice, claimDevice, recordOf, slots, used, evictions, credEvictions, R_ID, R_ID_LEN, R_LAST_TS, ID_INLINE } from "./state";
+import { initClock, observeClock, clockNow } from "./clock";
+import { resetFindings, scoreEvent, writeVerdict, checkSilence } from "./detectors";
+
+const INDEX_ENTRY: u32 = 16; // u32 offset, u32 length, f64 arrival (−1: none)
+const BAD_REASON_COUNT: u32 = 14;
+const STATS_COUNT: u32 = 6 + BAD_REASON_COUNT;
+
+let inputBase: usize = 0;
+let inputCap: u32 = 0;
+let indexBase: usize = 0;
+let outputBase: usize = 0;
+let parsedBase: usize = 0;
+let statsBase: usize = 0;
+let maxBatch: u32 = 0;
+let events: f64 = 0;
+let sweepAt: f64 = -1;
+let sweepDebt: f64 = 0;
+let sweepCursor: u32 = 0;
+
+/**
+ * Reserve every region. `tableSlots` is a multiple of 8; the caller writes the
+ * parameters to paramsPtr() before the first batch.
+ */
+export function init(tableSlots: u32, batchMax: u32, inputBytes: u32): void {
+  initParams();
+  initState(tableSlots);
+  initClock();
+  maxBatch = batchMax;
+  inputCap = inputBytes;
+  inputBase = heap.alloc(<usize>inputBytes + 64);
+  indexBase = heap.alloc(<usize>batchMax * INDEX_ENTRY);
+  outputBase = heap.alloc(<usize>batchMax * 2 * V.SIZE);
+  parsedBase = heap.alloc(<usize>P.SIZE);
+  statsBase = heap.alloc(<usize>STATS_COUNT << 3);
+  memory.fill(statsBase, 0, <usize>STATS_COUNT << 3);
+  events = 0;
+  sweepAt = -1;
+  sweepDebt = 0;
+  sweepCursor = 0;
+}
+
+export function paramsPtr(): usize { return paramsBase; }
+export function paramCount(): u32 { return PARAM_COUNT; }
+export function inputPtr(): usize { return inputBase; }
+export function indexPtr(): usize { return indexBase; }
+export function outputPtr(): usize { return outputBase; }
+export function parsedPtr(): usize { return parsedBase; }
+export function recordPtr(slot: u32): usize { return recordOf(slot); }
+
+/** Parse one message at inputPtr() (tests and tools); returns the bad reason (0 = ok). */
+export function parseOne(len: u32, maxMessageBytes: u32): u32 {
+  return parseMessage(inputBase, len, parsedBase, maxMessageBytes);
+}
+
+/** Fill the stats region and return its address: see src/core/wasm.ts for the order. */
+export function statsPtr(): usize {
+  store<f64>(statsBase, events);
+  store<f64>(statsBase + 8, <f64>used);
+  store<f64>(statsBase + 16, <f64>slots);
+  store<f64>(statsBase + 24, evictions);
+  store<f64>(statsBase + 32, credEvictions);
+  store<f64>(statsBase + 40, clockNow);
+  return statsBase;
+}
+
+function writeRejected(out: usize, status: u32, arrival: f64, message: u32): void {
+  memory.fill(out, 0, V.SIZE);
+  store<u32>(out + V.STATUS, status);
+  store<f64>(out + V.ARRIVAL, arrival);
+  store<u32>(out + V.SLOT, 0xffffffff);
+  store<u32>(out + V.MESSAGE, message);
+  store<u32>(out + V.EV1_REASON, NO_REASON);
+  store<u32>(out + V.EV2_REASON, NO_REASON);
+}
+
+/** Keep the device id in its record when it is short and unescaped (silence verdicts need it). */
+function rememberId(s: u32, msg: usize): void {
+  const rec = recordOf(s);
+  const off = load<u32>(parsedBase + P.DEVICE_SPAN);
+  const len = load<u32>(parsedBase + P.DEVICE_SPAN + 4);
+  if (len > ID_INLINE || (load<u32>(parsedBase + P.FLAGS) & HAS_DEVICE_ESCAPED) != 0) {
+    store<u8>(rec + R_ID_LEN, 255);
+  } else {
+    store<u8>(rec + R_ID_LEN, <u8>len);
+    memory.copy(rec + R_ID, msg + off, len);
+  }
+}
+
+/** Score `count` indexed messages; returns the number of verdict records written. */
+export function scoreBatch(count: u32): u32 {
+  const maxBytes = <u32>param(PRM_MAX_MESSAGE_BYTES);
+  const period = param(PRM_SWEEP_PERIOD_MS);
+  const n = count < maxBatch ? count : maxBatch;
+  let out: u32 = 0;
+  let sweeps: u32 = 0;
+  for (let i: u32 = 0; i < n; i++) {
+    const entry = indexBase + <usize>i * INDEX_ENTRY;
+    const off = load<u32>(entry);
+    const len = load<u32>(entry + 4);
+    const transport = load<f64>(entry + 8);
+    const at = outputBase + <usize>(out++) * V.SIZE;
+    const msg = inputBase + off;
+    const status = parseMessage(msg, len, parsedBase, maxBytes);
+    if (status != 0) {
+      const slot = statsBase + ((6 + <usize>(status < BAD_REASON_COUNT ? status : 0)) << 3);
+      store<f64>(slot, load<f64>(slot) + 1);
+      writeRejected(at, status, transport, i);
+      continue;
+    }
+    const ts = load<f64>(parsedBase + P.TS);
+    const given = (load<u32>(parsedBase + P.FLAGS) & HAS_ARRIVAL) != 0 ? load<f64>(parsedBase + P.ARRIVAL) : transport;
+    const key = load<u64>(parsedBase + P.DEVICE_HASH);
+    const now = observeClock(<u32>key, given >= 0 ? given : ts);
+    const a = given >= 0 ? given : now;
+
+    let s = findDevice(key);
+    const isNew = s < 0;
+    if (isNew) {
+      s = <i32>claimDevice(key);
+      rememberId(<u32>s, msg);
+    }
+    resetFindings();
+    scoreEvent(parsedBase, <u32>s, isNew, a);
+    writeVerdict(at, ts, a, <u32>s, i);
+    events += 1;
+
+    // Silence sweep: the whole table once per sweep period of fleet time.
+    if (period > 0 && now > sweepAt) {
+      if (sweepAt >= 0) {
+        sweepDebt += ((now - sweepAt) * <f64>slots) / period;
+        if (sweepDebt > <f64>slots) sweepDebt = <f64>slots;
+      }
+      sweepAt = now;
+    }
+    while (sweepDebt >= 1 && sweeps < maxBatch) {
+      const slot = sweepCursor;
+      sweepCursor = slot + 1 == slots ? 0 : slot + 1;
+      sweepDebt -= 1;
+      resetFindings();
+      if (checkSilence(slot, now)) {
+        writeVerdict(outputBase + <usize>(out++) * V.SIZE, load<f64>(recordOf(slot) + R_LAST_TS), now, slot, SWEEP_MESSAGE);
+        sweeps++;
+      }
+    }
+  }
+  return out;
+}

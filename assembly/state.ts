@@ -1,0 +1,141 @@
+// Device table and credential index in linear memory. Mirrors src/core/reference/state.ts.
+//
+// Device table: `slots` (a multiple of 8) 64-bit keys in one dense array, grouped in
+// buckets of 8 — one 64-byte cache line per lookup — and a 256-byte record per slot.
+// Hot fields (times, seq, source) sit on the record's first cache line.
+
+// Record layout (byte offsets).
+export const R_LAST_ARRIVAL: u32 = 0; // f64
+export const R_LAST_TS: u32 = 8; // f64
+export const R_SEQ_MAIN: u32 = 16; // f64, −1 none
+export const R_SEQ_ALT: u32 = 24; // f64, −1 none
+export const R_MAIN_ARRIVAL: u32 = 32; // f64
+export const R_ALT_ARRIVAL: u32 = 40; // f64
+export const R_SOURCE: u32 = 48; // u64
+export const R_PREV_SOURCE: u32 = 56; // u64
+export const R_SOURCE_CHANGED_AT: u32 = 64; // f64
+export const R_CRED: u32 = 72; // u64
+export const R_PREV_CRED: u32 = 80; // u64
+export const R_CRED_CHANGED_AT: u32 = 88; // f64
+export const R_FIRMWARE: u32 = 96; // f64
+export const R_GAP_FAST: u32 = 104; // f32
+export const R_GAP_SLOW: u32 = 108; // f32
+export const R_SIZE_MEAN: u32 = 112; // f32
+export const R_SIZE_VAR: u32 = 116; // f32
+export const R_SKEW_MEAN: u32 = 120; // f32
+export const R_EVENTS: u32 = 124; // u32
+export const R_SOURCE_FLIPS: u32 = 128; // u16
+export const R_CRED_FLIPS: u32 = 130; // u16
+export const R_FLAGS: u32 = 132; // u16
+export const R_METRIC_COUNT: u32 = 134; // u8
+export const R_ID_LEN: u32 = 135; // u8: id length when ≤ 16 bytes and unescaped, else 255
+export const R_ID: u32 = 136; // 16 bytes: the device id when it fits
+export const R_METRIC_N: u32 = 152; // u8 × 8
+export const R_METRIC_HASH: u32 = 160; // u32 × 8
+export const R_METRIC_MEAN: u32 = 192; // f32 × 8
+export const R_METRIC_VAR: u32 = 224; // f32 × 8
+export const RECORD_SIZE: u32 = 256;
+export const ID_INLINE: u32 = 16;
+
+// Record flags.
+export const F_SILENCED: u16 = 1;
+export const F_ALT_ADVANCED: u16 = 2;
+export const F_SOURCE_MOVED_NET: u16 = 4;
+
+export const BUCKET: u32 = 8;
+
+export let slots: u32 = 0;
+export let keys: usize = 0; // u64 × slots
+export let records: usize = 0; // RECORD_SIZE × slots
+export let used: u32 = 0;
+export let evictions: f64 = 0;
+
+export let credKeys: usize = 0; // u64 × slots
+export let credOwners: usize = 0; // u64 × slots
+export let credSeen: usize = 0; // f64 × slots
+export let credEvictions: f64 = 0;
+
+function alignedAlloc(size: usize, align: usize): usize {
+  const p = heap.alloc(size + align);
+  return (p + align - 1) & ~(align - 1);
+}
+
+export function initState(n: u32): void {
+  slots = n;
+  keys = alignedAlloc(<usize>n << 3, 64);
+  records = alignedAlloc(<usize>n * RECORD_SIZE, 64);
+  credKeys = alignedAlloc(<usize>n << 3, 64);
+  credOwners = alignedAlloc(<usize>n << 3, 64);
+  credSeen = alignedAlloc(<usize>n << 3, 64);
+  memory.fill(keys, 0, <usize>n << 3);
+  memory.fill(records, 0, <usize>n * RECORD_SIZE);
+  memory.fill(credKeys, 0, <usize>n << 3);
+  memory.fill(credOwners, 0, <usize>n << 3);
+  memory.fill(credSeen, 0, <usize>n << 3);
+  used = 0;
+  evictions = 0;
+  credEvictions = 0;
+}
+
+/** First slot of the key's bucket: multiply-shift of the low half by the bucket count. */
+@inline function bucketBase(key: u64): u32 {
+  return <u32>(((key & 0xffffffff) * <u64>(slots / BUCKET)) >> 32) * BUCKET;
+}
+
+@inline export function recordOf(slot: u32): usize {
+  return records + <usize>slot * RECORD_SIZE;
+}
+
+@inline export function keyOf(slot: u32): u64 {
+  return load<u64>(keys + (<usize>slot << 3));
+}
+
+/** Slot of the device, or −1. */
+export function findDevice(key: u64): i32 {
+  const base = bucketBase(key);
+  const p = keys + (<usize>base << 3);
+  for (let i: u32 = 0; i < BUCKET; i++) {
+    if (load<u64>(p + (<usize>i << 3)) == key) return <i32>(base + i);
+  }
+  return -1;
+}
+
+/** Claim a slot for a device not in the table: first free slot, else the bucket's LRU. */
+export function claimDevice(key: u64): u32 {
+  const base = bucketBase(key);
+  let victim: i32 = -1;
+  for (let i: u32 = 0; i < BUCKET; i++) {
+    const s = base + i;
+    if (keyOf(s) == 0) {
+      victim = <i32>s;
+      break;
+    }
+    if (victim < 0 || load<f64>(recordOf(s) + R_LAST_ARRIVAL) < load<f64>(recordOf(<u32>victim) + R_LAST_ARRIVAL)) victim = <i32>s;
+  }
+  const v = <u32>victim;
+  if (keyOf(v) == 0) used++;
+  else evictions += 1;
+  store<u64>(keys + (<usize>v << 3), key);
+  return v;
+}
+
+/** Slot of a credential in the index; a new entry (owner 0) is claimed when absent. */
+export function credentialSlot(key: u64): u32 {
+  const base = bucketBase(key);
+  let empty: i32 = -1;
+  let lru: i32 = -1;
+  for (let i: u32 = 0; i < BUCKET; i++) {
+    const s = base + i;
+    const k = load<u64>(credKeys + (<usize>s << 3));
+    if (k == key) return s;
+    if (k == 0) {
+      if (empty < 0) empty = <i32>s;
+    } else if (lru < 0 || load<f64>(credSeen + (<usize>s << 3)) < load<f64>(credSeen + (<usize>lru << 3))) lru = <i32>s;
+  }
+  const victim = <u32>(empty >= 0 ? empty : lru);
+  if (empty < 0) credEvictions += 1;
+  store<u64>(credKeys + (<usize>victim << 3), key);
+  store<u64>(credOwners + (<usize>victim << 3), 0);
+  store<f64>(credSeen + (<usize>victim << 3), 0);
+  return victim;
+}

@@ -1,0 +1,57 @@
+// One interface over the two implementations of the scoring core: the WASM core
+// (src/core/wasm.ts over assembly/) and the TypeScript reference (src/core/reference/).
+// Both take raw message bytes in batches and write the same fixed-size verdict records
+// (src/core/layout.ts `V`), so everything downstream is shared and the two can be
+// compared byte for byte.
+
+import type { CoreParams } from './params';
+
+export interface CoreStats {
+  /** Valid events scored. */
+  events: number;
+  /** Rejected messages by bad-reason code (index = code). */
+  bad: number[];
+  /** Devices in the table now. */
+  devices: number;
+  /** Table slots (capacity rounded up to a power of two). */
+  slots: number;
+  /** Devices pushed out of the table to make room. */
+  evictions: number;
+  /** Credentials pushed out of the credential index. */
+  credentialEvictions: number;
+  /** Fleet clock (ms), −1 before the first event. */
+  clock: number;
+}
+
+export interface Core {
+  readonly kind: 'wasm' | 'reference';
+  readonly params: CoreParams;
+  /** Most messages one batch holds. */
+  readonly maxBatch: number;
+  /**
+   * Append a message to the pending batch. `arrival` is the transport's arrival time in
+   * ms (a Kafka timestamp), or −1/undefined when there is none. Returns false, adding
+   * nothing, when the batch is full: call score() and add it again.
+   */
+  add(bytes: Uint8Array, arrival?: number): boolean;
+  /** Messages pending. */
+  readonly pending: number;
+  /**
+   * Score the pending batch. Returns the number of verdict records now readable in
+   * `verdicts` (one per message, in order, with silence verdicts interleaved after the
+   * message that advanced the clock); they stay valid until the next score().
+   */
+  score(): number;
+  readonly verdicts: DataView;
+  /** The bytes of message i of the last scored batch. */
+  message(i: number): Uint8Array;
+  /** The device id held in a table slot (for verdicts that carry no message). */
+  deviceId(slot: number): string;
+  stats(): CoreStats;
+  /** Release memory; the core is unusable afterwards. */
+  destroy(): void;
+}
+
+/** Batch limits shared by both implementations (they decide where sweeps stop). */
+export const DEFAULT_MAX_BATCH = 4096;
+export const DEFAULT_INPUT_BYTES = 4 << 20;

@@ -1,0 +1,178 @@
+// The TypeScript reference core: TextDecoder + JSON.parse → the same detectors and the
+// same verdict records as the WASM core. It is the readable statement of the
+// algorithms and the baseline the WASM core is measured against.
+
+import { Core, CoreStats, DEFAULT_INPUT_BYTES, DEFAULT_MAX_BATCH } from '../core';
+import { BAD_REASONS, Has, NO_REASON, SWEEP_MESSAGE, V } from '../layout';
+import { CoreParams, resolveParams } from '../params';
+import { FleetClock } from './clock';
+import { Detectors, EventInput, Findings } from './detectors';
+import { parseReference } from './parse';
+import { CredentialIndex, DeviceState } from './state';
+
+export class ReferenceCore implements Core {
+  readonly kind = 'reference' as const;
+  readonly params: CoreParams;
+  readonly maxBatch: number;
+  private readonly inputBytes: number;
+  private readonly state: DeviceState;
+  private readonly creds: CredentialIndex;
+  private readonly detectors: Detectors;
+  private readonly clock = new FleetClock();
+  private readonly findings = new Findings();
+  private readonly out: DataView;
+  private batch: Uint8Array[] = [];
+  private arrivals: number[] = [];
+  private batchBytes = 0;
+  private scored: Uint8Array[] = [];
+  private readonly input: EventInput;
+  private events = 0;
+  private readonly bad: number[] = new Array(BAD_REASONS.length).fill(0);
+  private sweepAt = -1;
+  private sweepDebt = 0;
+  private sweepCursor = 0;
+
+  constructor(params: Partial<CoreParams> = {}, maxBatch = DEFAULT_MAX_BATCH, inputBytes = DEFAULT_INPUT_BYTES) {
+    this.params = resolveParams(params);
+    this.maxBatch = maxBatch;
+    this.inputBytes = inputBytes;
+    this.state = new DeviceState(this.params.capacity);
+    this.creds = new CredentialIndex(this.params.capacity);
+    this.detectors = new Detectors(this.params, this.state, this.creds);
+    this.out = new DataView(new ArrayBuffer(2 * maxBatch * V.SIZE));
+    this.input = {
+      deviceHi: 0, deviceLo: 0, ts: 0, hasSeq: false, seq: 0, hasSource: false, sourceHi: 0, sourceLo: 0,
+      hasCred: false, credHi: 0, credLo: 0, hasFirmware: false, firmware: 0, bytes: 0,
+      metricCount: 0, metricHash: [], metricValue: [],
+    };
+  }
+
+  get pending(): number {
+    return this.batch.length;
+  }
+
+  get verdicts(): DataView {
+    return this.out;
+  }
+
+  add(bytes: Uint8Array, arrival = -1): boolean {
+    if (this.batch.length >= this.maxBatch) return false;
+    const size = Math.min(bytes.length, this.params.maxMessageBytes + 1);
+    if (this.batch.length > 0 && this.batchBytes + size > this.inputBytes) return false;
+    this.batch.push(bytes);
+    this.arrivals.push(arrival);
+    this.batchBytes += size;
+    return true;
+  }
+
+  score(): number {
+    const f = this.findings;
+    const out = this.out;
+    const st = this.state;
+    const e = this.input;
+    let n = 0;
+    let sweeps = 0;
+    for (let i = 0; i < this.batch.length; i++) {
+      const r = parseReference(this.batch[i], this.params.maxMessageBytes);
+      const at = n++ * V.SIZE;
+      if (r.status !== 0) {
+        this.bad[r.status]++;
+        writeRejected(out, at, r.status, this.arrivals[i], i);
+        continue;
+      }
+      e.deviceHi = r.deviceHi;
+      e.deviceLo = r.deviceLo;
+      e.ts = r.ts;
+      e.hasSeq = (r.flags & Has.SEQ) !== 0;
+      e.seq = r.seq;
+      e.hasSource = (r.flags & Has.SOURCE) !== 0;
+      e.sourceHi = r.sourceHi;
+      e.sourceLo = r.sourceLo;
+      e.hasCred = (r.flags & Has.CREDENTIAL) !== 0;
+      e.credHi = r.credHi;
+      e.credLo = r.credLo;
+      e.hasFirmware = (r.flags & Has.FIRMWARE) !== 0;
+      e.firmware = r.firmware;
+      e.bytes = r.bytes;
+      e.metricCount = r.metricCount;
+      e.metricHash = r.metricHash;
+      e.metricValue = r.metricValue;
+
+      // Arrival: the message's own arrivalTs, else the transport's, else the fleet clock.
+      const given = (r.flags & Has.ARRIVAL) !== 0 ? r.arrival : this.arrivals[i];
+      const now = this.clock.observe(r.deviceLo, given >= 0 ? given : r.ts);
+      const a = given >= 0 ? given : now;
+
+      let s = st.find(r.deviceHi, r.deviceLo);
+      const isNew = s < 0;
+      if (isNew) {
+        s = st.claim(r.deviceHi, r.deviceLo);
+        st.ids[s] = r.deviceId;
+      }
+      f.reset();
+      this.detectors.score(e, s, isNew, a, f);
+      f.write(out, at, r.ts, a, s, i);
+      this.events++;
+
+      // Silence sweep: the whole table once per sweepPeriodMs of fleet time.
+      if (this.params.sweepPeriodMs > 0 && now > this.sweepAt) {
+        if (this.sweepAt >= 0) {
+          this.sweepDebt += ((now - this.sweepAt) * st.slots) / this.params.sweepPeriodMs;
+          if (this.sweepDebt > st.slots) this.sweepDebt = st.slots;
+        }
+        this.sweepAt = now;
+      }
+      while (this.sweepDebt >= 1 && sweeps < this.maxBatch) {
+        const slot = this.sweepCursor;
+        this.sweepCursor = slot + 1 === st.slots ? 0 : slot + 1;
+        this.sweepDebt -= 1;
+        f.reset();
+        if (this.detectors.silence(slot, now, f)) {
+          f.write(out, n++ * V.SIZE, st.lastTs[slot], now, slot, SWEEP_MESSAGE);
+          sweeps++;
+        }
+      }
+    }
+    this.scored = this.batch;
+    this.batch = [];
+    this.arrivals = [];
+    this.batchBytes = 0;
+    return n;
+  }
+
+  message(i: number): Uint8Array {
+    return this.scored[i];
+  }
+
+  deviceId(slot: number): string {
+    return this.state.ids[slot] ?? '';
+  }
+
+  stats(): CoreStats {
+    return {
+      events: this.events,
+      bad: this.bad.slice(),
+      devices: this.state.used,
+      slots: this.state.slots,
+      evictions: this.state.evictions,
+      credentialEvictions: this.creds.evictions,
+      clock: this.clock.now,
+    };
+  }
+
+  destroy(): void {
+    this.batch = [];
+    this.scored = [];
+  }
+}
+
+/** Verdict record of a rejected message: the status and zeros. */
+export function writeRejected(out: DataView, at: number, status: number, arrival: number, message: number): void {
+  for (let k = 0; k < V.SIZE; k += 8) out.setFloat64(at + k, 0, true);
+  out.setUint32(at + V.STATUS, status, true);
+  out.setFloat64(at + V.ARRIVAL, arrival, true);
+  out.setUint32(at + V.SLOT, 0xffffffff, true);
+  out.setUint32(at + V.MESSAGE, message, true);
+  out.setUint32(at + V.EV1_REASON, NO_REASON, true);
+  out.setUint32(at + V.EV2_REASON, NO_REASON, true);
+}

@@ -1,0 +1,537 @@
+// The detectors of the TypeScript reference, step for step the same as
+// assembly/detectors.ts (the differential test requires byte-identical verdicts).
+// Every check is O(1) per event. Identity checks (seq, device time, source, credential,
+// firmware, clock) work from the first messages; statistical ones (rate, size, metrics)
+// wait for a warm-up. Arithmetic is f64 with no exp/log/pow, so that V8 and WASM agree
+// to the last bit; f32 fields are rounded by their typed arrays on store.
+
+import { Reason, NO_REASON, V } from '../layout';
+import type { CoreParams } from '../params';
+import { CredentialIndex, DeviceState, Flag } from './state';
+
+/** What the detectors need of one valid message. */
+export interface EventInput {
+  deviceHi: number;
+  deviceLo: number;
+  ts: number;
+  hasSeq: boolean;
+  seq: number;
+  hasSource: boolean;
+  sourceHi: number;
+  sourceLo: number;
+  hasCred: boolean;
+  credHi: number;
+  credLo: number;
+  hasFirmware: boolean;
+  firmware: number;
+  bytes: number;
+  metricCount: number;
+  metricHash: ArrayLike<number>;
+  metricValue: ArrayLike<number>;
+}
+
+// Scores per finding (see README "Scores"): ≥ 0.85 reads as high, ≥ 0.65 medium.
+export const S = {
+  REPLAY_TIME_BACK: 0.97,
+  REPLAY_SAME_SEQ: 0.9,
+  CLONE_CONFIRMED: 0.95,
+  CLONE_SECOND_STREAM: 0.9,
+  CLONE_SUSPECT: 0.55,
+  CLONE_SOURCES_2: 0.75,
+  CLONE_SOURCES_3: 0.9,
+  SOURCE_SAME_NET: 0.15,
+  SOURCE_OTHER_NET: 0.4,
+  CRED_ROTATION: 0.35,
+  CRED_FLAPPING: 0.8,
+  CRED_WITH_SOURCE_MOVE: 0.92,
+  CRED_SHARED: 0.9,
+  FIRMWARE_DOWNGRADE: 0.85,
+  SKEW_UNWARMED: 0.8,
+  SILENCE: 0.7,
+} as const;
+
+const GAP_FAST_ALPHA = 0.3;
+const GAP_SLOW_ALPHA = 0.05;
+const SKEW_ALPHA = 0.05;
+
+/** A graded score in [lo, lo+span) growing with how far x is past threshold t (x > t > 0). */
+function graded(lo: number, span: number, x: number, t: number): number {
+  return lo + (span * (x - t)) / (x + t);
+}
+
+/** IPv4-coded sources as an exact f64 (port·2^32 + address); hashed sources as −1. */
+export function sourceNumber(hi: number, lo: number): number {
+  return hi >= 0x80000000 ? (hi & 0x1ffff) * 4294967296 + lo : -1;
+}
+
+/** Accumulates reason bits and keeps the two strongest findings with their numbers. */
+export class Findings {
+  reasons = 0;
+  r1 = NO_REASON;
+  s1 = 0;
+  e1 = 0;
+  o1 = 0;
+  p1 = 0;
+  a1 = 0;
+  r2 = NO_REASON;
+  s2 = 0;
+  e2 = 0;
+  o2 = 0;
+  p2 = 0;
+  a2 = 0;
+
+  reset(): void {
+    this.reasons = 0;
+    this.r1 = this.r2 = NO_REASON;
+    this.s1 = this.e1 = this.o1 = this.p1 = this.a1 = 0;
+    this.s2 = this.e2 = this.o2 = this.p2 = this.a2 = 0;
+  }
+
+  info(bit: number): void {
+    this.reasons |= bit;
+  }
+
+  flag(bitIndex: number, score: number, expected: number, observed: number, spread: number, aux: number): void {
+    this.reasons |= 1 << bitIndex;
+    if (score > this.s1) {
+      this.r2 = this.r1;
+      this.s2 = this.s1;
+      this.e2 = this.e1;
+      this.o2 = this.o1;
+      this.p2 = this.p1;
+      this.a2 = this.a1;
+      this.r1 = bitIndex;
+      this.s1 = score;
+      this.e1 = expected;
+      this.o1 = observed;
+      this.p1 = spread;
+      this.a1 = aux;
+    } else if (score > this.s2) {
+      this.r2 = bitIndex;
+      this.s2 = score;
+      this.e2 = expected;
+      this.o2 = observed;
+      this.p2 = spread;
+      this.a2 = aux;
+    }
+  }
+
+  /** Write a verdict record (every byte, so that records compare byte for byte). */
+  write(out: DataView, at: number, ts: number, arrival: number, slot: number, message: number): void {
+    out.setUint32(at + V.STATUS, 0, true);
+    out.setUint32(at + V.REASONS, this.reasons >>> 0, true);
+    out.setFloat64(at + V.SCORE, this.s1, true);
+    out.setFloat64(at + V.TS, ts, true);
+    out.setFloat64(at + V.ARRIVAL, arrival, true);
+    out.setUint32(at + V.SLOT, slot, true);
+    out.setUint32(at + V.MESSAGE, message >>> 0, true);
+    out.setUint32(at + V.EV1_REASON, this.r1, true);
+    out.setUint32(at + V.EV2_REASON, this.r2, true);
+    out.setFloat64(at + V.EV1_SCORE, this.s1, true);
+    out.setFloat64(at + V.EV1_EXPECTED, this.e1, true);
+    out.setFloat64(at + V.EV1_OBSERVED, this.o1, true);
+    out.setFloat64(at + V.EV1_SPREAD, this.p1, true);
+    out.setFloat64(at + V.EV1_AUX, this.a1, true);
+    out.setFloat64(at + V.EV2_SCORE, this.s2, true);
+    out.setFloat64(at + V.EV2_EXPECTED, this.e2, true);
+    out.setFloat64(at + V.EV2_OBSERVED, this.o2, true);
+    out.setFloat64(at + V.EV2_SPREAD, this.p2, true);
+    out.setFloat64(at + V.EV2_AUX, this.a2, true);
+  }
+}
+
+const bit = (r: number): number => 31 - Math.clz32(r); // Reason value → bit index
+
+const B = {
+  REPLAY: bit(Reason.REPLAY),
+  CLONE: bit(Reason.CLONE),
+  CREDENTIAL_CHANGE: bit(Reason.CREDENTIAL_CHANGE),
+  CREDENTIAL_SHARED: bit(Reason.CREDENTIAL_SHARED),
+  SOURCE_CHANGE: bit(Reason.SOURCE_CHANGE),
+  FIRMWARE_DOWNGRADE: bit(Reason.FIRMWARE_DOWNGRADE),
+  CLOCK_SKEW: bit(Reason.CLOCK_SKEW),
+  RATE_SPIKE: bit(Reason.RATE_SPIKE),
+  SILENCE: bit(Reason.SILENCE),
+  SIZE_ANOMALY: bit(Reason.SIZE_ANOMALY),
+  METRIC_ANOMALY: bit(Reason.METRIC_ANOMALY),
+};
+export { B as ReasonBit };
+
+export class Detectors {
+  constructor(
+    private readonly p: CoreParams,
+    private readonly st: DeviceState,
+    private readonly creds: CredentialIndex,
+  ) {}
+
+  /** Score one valid event of device slot `s` (new: just claimed) arriving at `a`. */
+  score(e: EventInput, s: number, isNew: boolean, a: number, f: Findings): void {
+    const st = this.st;
+    const p = this.p;
+    if (isNew) {
+      this.initDevice(e, s, a, f);
+      this.credentialShared(e, s, a, f);
+      return;
+    }
+    const W = p.cloneWindowMs;
+    const ts = e.ts;
+    const lastTs = st.lastTs[s];
+
+    // Device time going back: an old message sent again, with or without seq. Nothing
+    // of an attacker's replayed message moves the device's state. Evidence: last device
+    // time, this one, the seq the device was at (spread) and this seq (aux).
+    if (ts < lastTs - p.replayToleranceMs) {
+      const main = st.seqMain[s];
+      f.flag(B.REPLAY, S.REPLAY_TIME_BACK, lastTs, ts, main >= 0 ? main : -1, e.hasSeq ? e.seq : -1);
+      return;
+    }
+
+    let flags = st.flags[s];
+    if (flags & Flag.SILENCED) {
+      f.info(Reason.RESUMED);
+      flags &= ~Flag.SILENCED;
+    }
+
+    // Seq: one stream counts up by one; a second stream alive at the same time is a
+    // clone; a restart near zero is a reboot, kept as the old stream in case it goes on.
+    let duplicate = false;
+    if (e.hasSeq) {
+      const seq = e.seq;
+      const main = st.seqMain[s];
+      if (main < 0) {
+        st.seqMain[s] = seq;
+        st.mainArrival[s] = a;
+      } else {
+        const d = seq - main;
+        const alt = st.seqAlt[s];
+        const altD = alt >= 0 ? seq - alt : -1;
+        const altLive = alt >= 0 && a - st.altArrival[s] <= W;
+        const mainLive = a - st.mainArrival[s] <= W;
+        if (d >= 1 && d <= p.seqGapMax) {
+          if (d > 1) f.info(Reason.SEQ_GAP);
+          if (altLive && flags & Flag.ALT_ADVANCED) f.flag(B.CLONE, S.CLONE_CONFIRMED, main + 1, seq, 0, alt);
+          st.seqMain[s] = seq;
+          st.mainArrival[s] = a;
+        } else if (altD >= 1 && altD <= p.seqGapMax && altLive) {
+          if (mainLive) {
+            f.flag(B.CLONE, flags & Flag.ALT_ADVANCED ? S.CLONE_CONFIRMED : S.CLONE_SECOND_STREAM, main + 1, seq, 0, alt);
+          }
+          st.seqAlt[s] = seq;
+          st.altArrival[s] = a;
+          flags |= Flag.ALT_ADVANCED;
+        } else if (d === 0) {
+          if (ts === lastTs) {
+            f.info(Reason.DUPLICATE);
+            duplicate = true;
+          } else {
+            f.flag(B.REPLAY, S.REPLAY_SAME_SEQ, lastTs, ts, main, seq);
+            st.flags[s] = flags;
+            return;
+          }
+        } else if (d < 0 && seq <= p.rebootSeqMax) {
+          f.info(Reason.REBOOT);
+          st.seqAlt[s] = main;
+          st.altArrival[s] = st.mainArrival[s];
+          flags &= ~Flag.ALT_ADVANCED;
+          st.seqMain[s] = seq;
+          st.mainArrival[s] = a;
+        } else if (d < 0) {
+          // back to a mid-range seq with a current clock: a second sender appears
+          f.flag(B.CLONE, S.CLONE_SUSPECT, main + 1, seq, 0, -1);
+          st.seqAlt[s] = seq;
+          st.altArrival[s] = a;
+          flags &= ~Flag.ALT_ADVANCED;
+        } else {
+          // a jump far ahead: lost messages, or a second sender; keep the old stream
+          f.info(Reason.SEQ_GAP);
+          st.seqAlt[s] = main;
+          st.altArrival[s] = st.mainArrival[s];
+          flags &= ~Flag.ALT_ADVANCED;
+          st.seqMain[s] = seq;
+          st.mainArrival[s] = a;
+        }
+      }
+    } else if (ts === lastTs) {
+      f.info(Reason.DUPLICATE);
+      duplicate = true;
+    }
+
+    // Source: a change is normal (DHCP, roaming); flipping back and forth between two
+    // sources within the clone window is two senders.
+    let sourceMovedNet = false;
+    if (e.hasSource) {
+      const curHi = st.sourceHi[s];
+      const curLo = st.sourceLo[s];
+      if (curHi === 0 && curLo === 0) {
+        st.sourceHi[s] = e.sourceHi;
+        st.sourceLo[s] = e.sourceLo;
+      } else if (curHi !== e.sourceHi || curLo !== e.sourceLo) {
+        let flips = 1;
+        if (e.sourceHi === st.prevSourceHi[s] && e.sourceLo === st.prevSourceLo[s] && a - st.sourceChangedAt[s] <= W) {
+          flips = st.sourceFlips[s] + 1;
+          if (flips > 65535) flips = 65535;
+        }
+        const sameNet = curHi >= 0x80000000 && e.sourceHi >= 0x80000000 && curLo >>> 8 === e.sourceLo >>> 8;
+        const was = sourceNumber(curHi, curLo);
+        const now = sourceNumber(e.sourceHi, e.sourceLo);
+        f.flag(B.SOURCE_CHANGE, sameNet ? S.SOURCE_SAME_NET : S.SOURCE_OTHER_NET, was, now, 0, flips);
+        if (flips >= 2) f.flag(B.CLONE, flips >= 3 ? S.CLONE_SOURCES_3 : S.CLONE_SOURCES_2, was, now, 0, flips);
+        st.sourceFlips[s] = flips;
+        st.prevSourceHi[s] = curHi;
+        st.prevSourceLo[s] = curLo;
+        st.sourceHi[s] = e.sourceHi;
+        st.sourceLo[s] = e.sourceLo;
+        st.sourceChangedAt[s] = a;
+        if (sameNet) flags &= ~Flag.SOURCE_MOVED_NET;
+        else flags |= Flag.SOURCE_MOVED_NET;
+      }
+      sourceMovedNet = (flags & Flag.SOURCE_MOVED_NET) !== 0 && a - st.sourceChangedAt[s] <= W;
+    }
+
+    // Credential: a one-off rotation is normal; a new credential together with a move to
+    // another network is a hijacked identity; two credentials alternating is two senders.
+    if (e.hasCred) {
+      const curHi = st.credHi[s];
+      const curLo = st.credLo[s];
+      if (curHi === 0 && curLo === 0) {
+        st.credHi[s] = e.credHi;
+        st.credLo[s] = e.credLo;
+      } else if (curHi !== e.credHi || curLo !== e.credLo) {
+        let flips = 1;
+        if (e.credHi === st.prevCredHi[s] && e.credLo === st.prevCredLo[s] && a - st.credChangedAt[s] <= W) {
+          flips = st.credFlips[s] + 1;
+          if (flips > 65535) flips = 65535;
+        }
+        const score = flips >= 2 ? S.CRED_FLAPPING : sourceMovedNet ? S.CRED_WITH_SOURCE_MOVE : S.CRED_ROTATION;
+        f.flag(B.CREDENTIAL_CHANGE, score, -1, -1, 0, flips);
+        st.credFlips[s] = flips;
+        st.prevCredHi[s] = curHi;
+        st.prevCredLo[s] = curLo;
+        st.credHi[s] = e.credHi;
+        st.credLo[s] = e.credLo;
+        st.credChangedAt[s] = a;
+      }
+      this.credentialShared(e, s, a, f);
+    }
+
+    // Firmware: upgrades are normal, going back is not.
+    if (e.hasFirmware) {
+      const cur = st.firmware[s];
+      if (cur === 0) st.firmware[s] = e.firmware;
+      else if (e.firmware < cur) {
+        f.flag(B.FIRMWARE_DOWNGRADE, S.FIRMWARE_DOWNGRADE, cur, e.firmware, 0, 0);
+        st.firmware[s] = e.firmware;
+      } else if (e.firmware > cur) {
+        f.info(Reason.FIRMWARE_UPGRADE);
+        st.firmware[s] = e.firmware;
+      }
+    }
+
+    const n = st.events[s];
+    const skewed = this.clockSkew(ts, a, s, n, f);
+
+    if (!duplicate) {
+      // Rate: a fast EWMA of the arrival interval against a slow one.
+      const gap = a > st.lastArrival[s] ? a - st.lastArrival[s] : 0;
+      if (n === 1) {
+        st.gapFast[s] = gap;
+        st.gapSlow[s] = gap;
+      } else {
+        const slow = st.gapSlow[s];
+        const fast = st.gapFast[s] + GAP_FAST_ALPHA * (gap - st.gapFast[s]);
+        let spiking = false;
+        if (n >= p.warmupEvents && slow > 0 && fast * p.rateSpikeFactor < slow) {
+          spiking = true;
+          const ratio = slow / (fast > 1 ? fast : 1);
+          f.flag(B.RATE_SPIKE, graded(0.6, 0.35, ratio, p.rateSpikeFactor), slow, fast, p.rateSpikeFactor, 0);
+        }
+        st.gapFast[s] = fast;
+        if (!spiking) st.gapSlow[s] = slow + GAP_SLOW_ALPHA * (gap - slow);
+      }
+
+      // Payload size: only larger than usual matters (exfiltration).
+      const x = e.bytes;
+      const mean = st.sizeMean[s];
+      const v = st.sizeVar[s];
+      let sizeBad = false;
+      if (n >= p.warmupEvents) {
+        const sd = Math.sqrt(v);
+        let tol = sd;
+        if (tol < 0.05 * mean) tol = 0.05 * mean;
+        if (tol < 8) tol = 8;
+        const z = (x - mean) / tol;
+        if (z > p.sizeZ && x > mean * p.sizeMinRatio) {
+          sizeBad = true;
+          f.flag(B.SIZE_ANOMALY, graded(0.6, 0.35, z, p.sizeZ), mean, x, sd, 0);
+        }
+      }
+      if (!sizeBad) {
+        let alpha = 1 / (n + 1);
+        if (alpha < p.baselineAlpha) alpha = p.baselineAlpha;
+        const d = x - mean;
+        st.sizeMean[s] = mean + alpha * d;
+        st.sizeVar[s] = (1 - alpha) * (v + alpha * d * d);
+      }
+
+      this.metrics(e, s, f);
+    }
+
+    if (a > st.lastArrival[s]) st.lastArrival[s] = a;
+    if (!skewed && ts > lastTs) st.lastTs[s] = ts;
+    if (n < 0xffffffff) st.events[s] = n + 1;
+    st.flags[s] = flags;
+  }
+
+  private initDevice(e: EventInput, s: number, a: number, f: Findings): void {
+    const st = this.st;
+    f.info(Reason.NEW_DEVICE);
+    st.lastArrival[s] = a;
+    st.lastTs[s] = e.ts;
+    st.seqMain[s] = e.hasSeq ? e.seq : -1;
+    st.seqAlt[s] = -1;
+    st.mainArrival[s] = a;
+    st.altArrival[s] = 0;
+    st.sourceHi[s] = e.hasSource ? e.sourceHi : 0;
+    st.sourceLo[s] = e.hasSource ? e.sourceLo : 0;
+    st.prevSourceHi[s] = 0;
+    st.prevSourceLo[s] = 0;
+    st.sourceChangedAt[s] = 0;
+    st.credHi[s] = e.hasCred ? e.credHi : 0;
+    st.credLo[s] = e.hasCred ? e.credLo : 0;
+    st.prevCredHi[s] = 0;
+    st.prevCredLo[s] = 0;
+    st.credChangedAt[s] = 0;
+    st.firmware[s] = e.hasFirmware ? e.firmware : 0;
+    st.gapFast[s] = 0;
+    st.gapSlow[s] = 0;
+    st.sizeMean[s] = e.bytes;
+    st.sizeVar[s] = 0;
+    st.skewMean[s] = 0;
+    st.sourceFlips[s] = 0;
+    st.credFlips[s] = 0;
+    st.flags[s] = 0;
+    st.metricCount[s] = 0;
+    for (let j = 0; j < 8; j++) {
+      st.metricN[s * 8 + j] = 0;
+      st.metricHash[s * 8 + j] = 0;
+      st.metricMean[s * 8 + j] = 0;
+      st.metricVar[s * 8 + j] = 0;
+    }
+    const skewed = this.clockSkew(e.ts, a, s, 0, f);
+    if (skewed) st.lastTs[s] = 0;
+    this.metrics(e, s, f);
+    st.events[s] = 1;
+  }
+
+  /** Device clock against arrival, relative to the device's usual offset. */
+  private clockSkew(ts: number, a: number, s: number, n: number, f: Findings): boolean {
+    const st = this.st;
+    const p = this.p;
+    const off = ts - a;
+    if (n < p.warmupEvents) {
+      const abs = off < 0 ? -off : off;
+      if (abs > p.skewAbsoluteMs) {
+        f.flag(B.CLOCK_SKEW, S.SKEW_UNWARMED, 0, off, p.skewAbsoluteMs, 0);
+        return true;
+      }
+      const m = st.skewMean[s];
+      st.skewMean[s] = m + (off - m) / (n + 1);
+      return false;
+    }
+    const m = st.skewMean[s];
+    const dev = off > m ? off - m : m - off;
+    if (dev > p.skewToleranceMs) {
+      f.flag(B.CLOCK_SKEW, graded(0.6, 0.35, dev, p.skewToleranceMs), m, off, p.skewToleranceMs, 0);
+      return true;
+    }
+    st.skewMean[s] = m + SKEW_ALPHA * (off - m);
+    return false;
+  }
+
+  /** Per-device, per-metric robust EWMA z-score (up to 8 metrics per device). */
+  private metrics(e: EventInput, s: number, f: Findings): void {
+    const st = this.st;
+    const p = this.p;
+    const base = s * 8;
+    let mc = st.metricCount[s];
+    for (let i = 0; i < e.metricCount; i++) {
+      const h = e.metricHash[i];
+      let j = 0;
+      while (j < mc && st.metricHash[base + j] !== h) j++;
+      if (j === mc) {
+        if (mc === 8) continue;
+        st.metricHash[base + j] = h;
+        st.metricMean[base + j] = 0;
+        st.metricVar[base + j] = 0;
+        st.metricN[base + j] = 0;
+        mc++;
+      }
+      const k = base + j;
+      const n = st.metricN[k];
+      const mean = st.metricMean[k];
+      const v = st.metricVar[k];
+      let x = e.metricValue[i];
+      if (n >= p.metricWarmup) {
+        const sd = Math.sqrt(v);
+        const am = mean < 0 ? -mean : mean;
+        let tol = sd;
+        if (tol < 0.01 * am) tol = 0.01 * am;
+        if (tol < 1e-6) tol = 1e-6;
+        const dx = x - mean;
+        const z = (dx < 0 ? -dx : dx) / tol;
+        if (z > p.metricZ) {
+          f.flag(B.METRIC_ANOMALY, graded(0.5, 0.45, z, p.metricZ), mean, x, sd, i);
+          // learn from it only up to the threshold, so a burst cannot drag the baseline
+          x = dx < 0 ? mean - p.metricZ * tol : mean + p.metricZ * tol;
+        }
+      }
+      let alpha = 1 / (n + 1);
+      if (alpha < p.baselineAlpha) alpha = p.baselineAlpha;
+      const d = x - mean;
+      st.metricMean[k] = mean + alpha * d;
+      st.metricVar[k] = (1 - alpha) * (v + alpha * d * d);
+      st.metricN[k] = n < 255 ? n + 1 : 255;
+    }
+    st.metricCount[s] = mc;
+  }
+
+  /** A credential in use by another device id that is still active. */
+  private credentialShared(e: EventInput, s: number, a: number, f: Findings): void {
+    if (!e.hasCred) return;
+    const c = this.creds;
+    const k = c.slotOf(e.credHi, e.credLo);
+    const oHi = c.ownerHi[k];
+    const oLo = c.ownerLo[k];
+    if ((oHi === 0 && oLo === 0) || (oHi === e.deviceHi && oLo === e.deviceLo)) {
+      c.ownerHi[k] = e.deviceHi;
+      c.ownerLo[k] = e.deviceLo;
+      c.seen[k] = a;
+      return;
+    }
+    const since = a - c.seen[k];
+    if (since <= this.p.shareWindowMs) {
+      f.flag(B.CREDENTIAL_SHARED, S.CRED_SHARED, since, 0, this.p.shareWindowMs, this.st.find(oHi, oLo));
+    } else {
+      // the owner has not used it for long: the credential moved (a replaced device)
+      c.ownerHi[k] = e.deviceHi;
+      c.ownerLo[k] = e.deviceLo;
+      c.seen[k] = a;
+    }
+  }
+
+  /** Silence check of one table slot at fleet time `now`; true when it fires. */
+  silence(s: number, now: number, f: Findings): boolean {
+    const st = this.st;
+    const p = this.p;
+    if (st.keyLo[s] === 0 && st.keyHi[s] === 0) return false;
+    if (st.flags[s] & Flag.SILENCED || st.events[s] < p.warmupEvents) return false;
+    const usual = st.gapSlow[s];
+    const quiet = now - st.lastArrival[s];
+    let limit = p.silenceFactor * usual;
+    if (limit < p.silenceMinMs) limit = p.silenceMinMs;
+    if (!(quiet > limit)) return false;
+    st.flags[s] |= Flag.SILENCED;
+    f.flag(B.SILENCE, S.SILENCE, usual, quiet, limit, st.lastArrival[s]);
+    return true;
+  }
+}

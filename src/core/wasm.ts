@@ -1,0 +1,168 @@
+// The bridge to the WASM core (assembly/): loads build/core.wasm once per process,
+// carves the regions, and exposes the batch interface of src/core/core.ts. The export
+// table is looked up once; `abort` becomes a JS error; typed-array views are made after
+// init, when the memory has reached its final size.
+
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { Core, CoreStats, DEFAULT_INPUT_BYTES, DEFAULT_MAX_BATCH } from './core';
+import { BAD_REASONS, Reason, V } from './layout';
+import { CoreParams, PARAM_NAMES, resolveParams, tableSlots } from './params';
+
+interface CoreExports {
+  memory: WebAssembly.Memory;
+  init(slots: number, maxBatch: number, inputBytes: number): void;
+  paramsPtr(): number;
+  paramCount(): number;
+  inputPtr(): number;
+  indexPtr(): number;
+  outputPtr(): number;
+  statsPtr(): number;
+  recordPtr(slot: number): number;
+  scoreBatch(count: number): number;
+}
+
+/** Where the build puts the release core (same relative place from src/ and dist/). */
+export const WASM_PATH = join(__dirname, '..', '..', 'build', 'core.wasm');
+
+let compiled: WebAssembly.Module | undefined;
+
+function coreModule(): WebAssembly.Module {
+  if (!compiled) {
+    let bytes: Buffer;
+    try {
+      bytes = readFileSync(WASM_PATH);
+    } catch {
+      throw new Error(`the WASM core is not built (${WASM_PATH} missing): run \`npm run build\``);
+    }
+    compiled = new WebAssembly.Module(new Uint8Array(bytes));
+  }
+  return compiled;
+}
+
+const ID_LEN = 135; // record offsets of the inline device id (assembly/state.ts)
+const ID = 136;
+const STATS_BAD = 6;
+
+export class WasmCore implements Core {
+  readonly kind = 'wasm' as const;
+  readonly params: CoreParams;
+  readonly maxBatch: number;
+  private readonly x: CoreExports;
+  private readonly mem: Uint8Array;
+  private readonly inputBase: number;
+  private readonly inputBytes: number;
+  private readonly index32: Uint32Array;
+  private readonly index64: Float64Array;
+  private readonly indexBase: number;
+  readonly verdicts: DataView;
+  private readonly records: DataView;
+  private count = 0;
+  private used = 0;
+  private batch: Uint8Array[] = [];
+  private scored: Uint8Array[] = [];
+  private readonly longIds = new Map<number, string>();
+  private readonly decoder = new TextDecoder();
+
+  constructor(params: Partial<CoreParams> = {}, maxBatch = DEFAULT_MAX_BATCH, inputBytes = DEFAULT_INPUT_BYTES) {
+    this.params = resolveParams(params);
+    this.maxBatch = maxBatch;
+    this.inputBytes = Math.max(inputBytes, this.params.maxMessageBytes + 1);
+    const instance = new WebAssembly.Instance(coreModule(), {
+      env: {
+        abort(_msg: number, _file: number, line: number, col: number): never {
+          throw new Error(`WASM core aborted at ${line}:${col}`);
+        },
+      },
+    });
+    this.x = instance.exports as unknown as CoreExports;
+    this.x.init(tableSlots(this.params.capacity), maxBatch, this.inputBytes);
+    if (this.x.paramCount() !== PARAM_NAMES.length) throw new Error('WASM core and params.ts disagree on the parameters');
+    const buf = this.x.memory.buffer;
+    const values = new Float64Array(buf, this.x.paramsPtr(), PARAM_NAMES.length);
+    PARAM_NAMES.forEach((name, i) => (values[i] = this.params[name]));
+    this.mem = new Uint8Array(buf);
+    this.inputBase = this.x.inputPtr();
+    this.indexBase = this.x.indexPtr();
+    this.index32 = new Uint32Array(buf, this.indexBase, maxBatch * 4);
+    this.index64 = new Float64Array(buf, this.indexBase, maxBatch * 2);
+    this.verdicts = new DataView(buf, this.x.outputPtr(), 2 * maxBatch * V.SIZE);
+    this.records = new DataView(buf);
+  }
+
+  get pending(): number {
+    return this.count;
+  }
+
+  add(bytes: Uint8Array, arrival = -1): boolean {
+    const i = this.count;
+    if (i >= this.maxBatch) return false;
+    // An oversize message is rejected by length alone: copy only what proves it.
+    const copy = Math.min(bytes.length, this.params.maxMessageBytes + 1);
+    if (this.used + copy > this.inputBytes) return false;
+    this.mem.set(copy < bytes.length ? bytes.subarray(0, copy) : bytes, this.inputBase + this.used);
+    this.index32[i * 4] = this.used;
+    this.index32[i * 4 + 1] = bytes.length;
+    this.index64[i * 2 + 1] = arrival;
+    this.used += copy;
+    this.batch.push(bytes);
+    this.count = i + 1;
+    return true;
+  }
+
+  score(): number {
+    const n = this.x.scoreBatch(this.count);
+    this.scored = this.batch;
+    this.batch = [];
+    this.count = 0;
+    this.used = 0;
+    this.rememberLongIds(n);
+    return n;
+  }
+
+  /** Ids that do not fit the record (long or escaped) are kept here, per slot. */
+  private rememberLongIds(n: number): void {
+    const v = this.verdicts;
+    for (let k = 0; k < n; k++) {
+      const at = k * V.SIZE;
+      if ((v.getUint32(at + V.REASONS, true) & Reason.NEW_DEVICE) === 0) continue;
+      const slot = v.getUint32(at + V.SLOT, true);
+      if (this.mem[this.x.recordPtr(slot) + ID_LEN] !== 255) {
+        this.longIds.delete(slot);
+        continue;
+      }
+      const msg = this.scored[v.getUint32(at + V.MESSAGE, true)];
+      this.longIds.set(slot, String(JSON.parse(this.decoder.decode(msg)).deviceId));
+    }
+  }
+
+  message(i: number): Uint8Array {
+    return this.scored[i];
+  }
+
+  deviceId(slot: number): string {
+    const rec = this.x.recordPtr(slot);
+    const len = this.records.getUint8(rec + ID_LEN);
+    if (len === 255) return this.longIds.get(slot) ?? '';
+    return this.decoder.decode(this.mem.subarray(rec + ID, rec + ID + len));
+  }
+
+  stats(): CoreStats {
+    const s = new Float64Array(this.x.memory.buffer, this.x.statsPtr(), STATS_BAD + BAD_REASONS.length);
+    return {
+      events: s[0],
+      devices: s[1],
+      slots: s[2],
+      evictions: s[3],
+      credentialEvictions: s[4],
+      clock: s[5],
+      bad: Array.from(s.subarray(STATS_BAD, STATS_BAD + BAD_REASONS.length)),
+    };
+  }
+
+  destroy(): void {
+    this.batch = [];
+    this.scored = [];
+    this.longIds.clear();
+  }
+}

@@ -1,0 +1,234 @@
+// Each detector on a focused, hand-made stream, on both engines, with the benign
+// look-alikes that must stay quiet (or below the alert threshold of 0.5).
+
+import { describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { ENGINES } from '../../src/core';
+import { Reason, SWEEP_MESSAGE } from '../../src/core/layout';
+import { byMessage, merge, Msg, scoreAll, series, T0, VerdictRow } from '../support/telemetry';
+
+const ALERT = 0.5;
+
+function alerting(rows: VerdictRow[]): VerdictRow[] {
+  return rows.filter((r) => r.score >= ALERT);
+}
+
+for (const engine of ENGINES) {
+  describe(`detectors [${engine}]`, () => {
+    test('a steady device raises nothing', () => {
+      const rows = scoreAll(engine, series(300, { deviceId: 'steady-1' }));
+      assert.equal(rows.length, 300);
+      assert.deepEqual(alerting(rows), []);
+      assert.ok(rows[0].reasons & Reason.NEW_DEVICE);
+      assert.equal(rows[1].reasons & Reason.NEW_DEVICE, 0);
+    });
+
+    test('replay: an old message sent again (seq and device time go back)', () => {
+      const msgs = series(100, { deviceId: 'r-1' });
+      const old = { ...msgs[40], source: '10.9.9.9', arrivalTs: msgs[99].arrivalTs! + 1000 };
+      const rows = byMessage(scoreAll(engine, [...msgs, old]));
+      const v = rows[100];
+      assert.equal(v.top, 'replay');
+      assert.ok(v.score >= 0.95);
+      assert.equal(v.ev1.aux, 40); // the replayed seq
+      assert.equal(v.ev1.spread, 99); // where the device was
+      assert.deepEqual(alerting(rows.slice(0, 100)), []);
+    });
+
+    test('replay on a device without seq: device time goes back', () => {
+      const msgs = series(60, { deviceId: 'r-2' }).map(({ seq: _s, ...m }) => m as Msg);
+      const old = { ...msgs[10], arrivalTs: msgs[59].arrivalTs! + 500 };
+      const rows = byMessage(scoreAll(engine, [...msgs, old]));
+      assert.equal(rows[60].top, 'replay');
+    });
+
+    test('replay: same seq with a different device time', () => {
+      const msgs = series(50, { deviceId: 'r-3' });
+      const dup = { ...msgs[49], ts: (msgs[49].ts as number) + 1, arrivalTs: msgs[49].arrivalTs! + 10 };
+      const rows = byMessage(scoreAll(engine, [...msgs, dup]));
+      assert.equal(rows[50].top, 'replay');
+    });
+
+    test('benign: an identical message delivered twice is a duplicate, not a replay', () => {
+      const msgs = series(50, { deviceId: 'd-1' });
+      const rows = byMessage(scoreAll(engine, [...msgs, msgs[49]]));
+      assert.ok(rows[50].reasons & Reason.DUPLICATE);
+      assert.deepEqual(alerting(rows), []);
+    });
+
+    test('benign: a reboot (gap, seq restarts at 0, clock continues) is not an alert', () => {
+      const before = series(100, { deviceId: 'b-1' });
+      const after = series(100, { deviceId: 'b-1' }, 30_000, T0 + 100 * 30_000 + 90_000, 0);
+      const rows = byMessage(scoreAll(engine, [...before, ...after]));
+      assert.ok(rows[100].reasons & Reason.REBOOT);
+      assert.deepEqual(alerting(rows), []);
+    });
+
+    test('clone: a second seq stream from another network, interleaved', () => {
+      const real = series(200, { deviceId: 'c-1' }, 30_000, T0, 5000);
+      const clone = series(40, { deviceId: 'c-1', source: '172.16.4.2' }, 30_000, T0 + 150 * 30_000 + 15_000, 120);
+      const rows = byMessage(scoreAll(engine, merge(real, clone)));
+      const firstClone = 150 + 1; // real messages 0..150 arrive before the first clone message
+      const hits = alerting(rows).filter((r) => r.top === 'clone');
+      assert.ok(hits.length > 0, 'clone detected');
+      const firstHit = rows.findIndex((r) => r.top === 'clone' && r.score >= 0.85);
+      assert.ok(firstHit >= firstClone && firstHit <= firstClone + 3, `high clone alert within 3 messages (at ${firstHit})`);
+      assert.deepEqual(alerting(rows.slice(0, firstClone)), []);
+    });
+
+    test('clone without seq: two sources alternating', () => {
+      const strip = (m: Msg): Msg => {
+        const { seq: _s, ...rest } = m;
+        return rest as Msg;
+      };
+      const real = series(120, { deviceId: 'c-2' }).map(strip);
+      const clone = series(20, { deviceId: 'c-2', source: '192.168.77.5' }, 30_000, T0 + 100 * 30_000 + 10_000).map(strip);
+      const rows = byMessage(scoreAll(engine, merge(real, clone)));
+      assert.ok(rows.some((r) => r.top === 'clone' && r.score >= ALERT));
+    });
+
+    test('benign: one credential rotation stays below the alert threshold; with a move to another network it is a hijack', () => {
+      const msgs = series(100, { deviceId: 'k-1' });
+      const rotated = series(20, { deviceId: 'k-1', credential: 'sha256:new' }, 30_000, T0 + 100 * 30_000, 100);
+      const rows = byMessage(scoreAll(engine, [...msgs, ...rotated]));
+      assert.ok(rows[100].reasons & Reason.CREDENTIAL_CHANGE);
+      assert.deepEqual(alerting(rows), []);
+
+      const hijacked = series(20, { deviceId: 'k-1', credential: 'sha256:evil', source: '203.0.113.9' }, 30_000, T0 + 100 * 30_000, 0);
+      const rows2 = byMessage(scoreAll(engine, [...msgs, ...hijacked]));
+      assert.equal(rows2[100].top, 'credential_change');
+      assert.ok(rows2[100].score >= 0.85);
+    });
+
+    test('credential shared by another device id while the owner is active; not once the owner is long gone', () => {
+      const owner = series(100, { deviceId: 'owner-1', credential: 'sha256:shared' });
+      const thief = series(10, { deviceId: 'thief-1', credential: 'sha256:shared', source: '10.50.0.1' }, 30_000, T0 + 50 * 30_000 + 5000);
+      const rows = byMessage(scoreAll(engine, merge(owner, thief)));
+      const t = rows.find((r) => r.deviceId === 'thief-1');
+      assert.ok(t);
+      assert.equal(t.top, 'credential_shared');
+      assert.equal(rows.find((r) => r.top === 'credential_shared' && r.ev1.aux >= 0)?.deviceId, 'thief-1');
+
+      // the owner stopped 2 hours before: the credential moved (a replaced device)
+      const later = series(10, { deviceId: 'replacement-1', credential: 'sha256:shared' }, 30_000, T0 + 100 * 30_000 + 7_200_000);
+      const rows2 = byMessage(scoreAll(engine, [...owner, ...later]));
+      assert.deepEqual(alerting(rows2), []);
+    });
+
+    test('benign: DHCP change in the same /24 and NAT-shared sources', () => {
+      const a = series(100, { deviceId: 'n-1', source: '10.7.0.1' });
+      const b = series(100, { deviceId: 'n-2', source: '10.7.0.1' }, 30_000, T0 + 3000);
+      const moved = series(50, { deviceId: 'n-1', source: '10.7.0.99' }, 30_000, T0 + 100 * 30_000, 100);
+      const rows = byMessage(scoreAll(engine, merge(a, b, moved)));
+      assert.deepEqual(alerting(rows), []);
+      assert.ok(rows.some((r) => r.reasons & Reason.SOURCE_CHANGE));
+    });
+
+    test('firmware downgrade is flagged, an upgrade is not', () => {
+      const msgs = series(60, { deviceId: 'f-1' });
+      const up = series(10, { deviceId: 'f-1', firmware: '2.5.0' }, 30_000, T0 + 60 * 30_000, 60);
+      const down = series(10, { deviceId: 'f-1', firmware: '1.9.9' }, 30_000, T0 + 70 * 30_000, 70);
+      const rows = byMessage(scoreAll(engine, [...msgs, ...up, ...down]));
+      assert.ok(rows[60].reasons & Reason.FIRMWARE_UPGRADE);
+      assert.deepEqual(alerting(rows.slice(0, 70)), []);
+      assert.equal(rows[70].top, 'firmware_downgrade');
+      assert.ok(rows[70].score >= 0.85);
+    });
+
+    test('clock skew: hours off arrival, from the first message and after warm-up', () => {
+      const skewedFromStart = series(5, { deviceId: 's-1' }).map((m) => ({ ...m, ts: (m.ts as number) + 5 * 3_600_000 }));
+      const rows = byMessage(scoreAll(engine, skewedFromStart));
+      assert.equal(rows[0].top, 'clock_skew');
+
+      const msgs = series(60, { deviceId: 's-2' });
+      const later = series(5, { deviceId: 's-2' }, 30_000, T0 + 60 * 30_000, 60).map((m) => ({ ...m, ts: (m.ts as number) - 2 * 3_600_000 }));
+      const rows2 = byMessage(scoreAll(engine, [...msgs, ...later]));
+      assert.deepEqual(alerting(rows2.slice(0, 60)), []);
+      assert.ok(rows2.slice(60).some((r) => r.top === 'clock_skew'));
+    });
+
+    test('rate spike: 30× the usual rate', () => {
+      const msgs = series(100, { deviceId: 'q-1' });
+      const flood = series(200, { deviceId: 'q-1' }, 1000, T0 + 100 * 30_000, 100);
+      const rows = byMessage(scoreAll(engine, [...msgs, ...flood]));
+      assert.deepEqual(alerting(rows.slice(0, 100)), []);
+      const first = rows.findIndex((r) => r.top === 'rate_spike');
+      assert.ok(first >= 100 && first < 110, `flood seen within 10 messages (at ${first})`);
+    });
+
+    test('silence: found by the sweep as the fleet clock advances, once, and the return is noted', () => {
+      const quiet = series(60, { deviceId: 'quiet-1' });
+      const others = [1, 2, 3].map((k) => series(200, { deviceId: `busy-${k}` }, 30_000, T0 + k * 1000));
+      const back = series(5, { deviceId: 'quiet-1' }, 30_000, T0 + 195 * 30_000, 60);
+      const rows = scoreAll(engine, merge(quiet, ...others, back));
+      const silence = rows.filter((r) => r.top === 'silence');
+      assert.equal(silence.length, 1);
+      assert.equal(silence[0].message, SWEEP_MESSAGE);
+      assert.equal(silence[0].deviceId, 'quiet-1');
+      const quietFor = silence[0].ev1.observed;
+      assert.ok(quietFor > 900_000 && quietFor < 900_000 + 5 * 60_000, `found soon after the limit (${quietFor} ms)`);
+      assert.ok(rows.some((r) => r.deviceId === 'quiet-1' && r.reasons & Reason.RESUMED));
+    });
+
+    test('size anomaly: payload 50× the usual', () => {
+      const msgs = series(100, { deviceId: 'z-1' });
+      const big = series(3, { deviceId: 'z-1', bytes: 10_000 }, 30_000, T0 + 100 * 30_000, 100);
+      const rows = byMessage(scoreAll(engine, [...msgs, ...big]));
+      assert.deepEqual(alerting(rows.slice(0, 100)), []);
+      assert.equal(rows[100].top, 'size_anomaly');
+      assert.equal(rows[100].ev1.observed, 10_000);
+    });
+
+    test('metric anomaly: an implausible value, not the usual noise', () => {
+      const msgs = series(200, { deviceId: 'm-1' });
+      const bad = { ...series(1, { deviceId: 'm-1' }, 30_000, T0 + 200 * 30_000, 200)[0], metrics: { temp: 500, rh: 40 } };
+      const rows = byMessage(scoreAll(engine, [...msgs, bad]));
+      assert.deepEqual(alerting(rows.slice(0, 200)), []);
+      assert.equal(rows[200].top, 'metric_anomaly');
+      assert.equal(rows[200].ev1.observed, 500);
+      assert.equal(rows[200].ev1.aux, 0); // the first metric of the message
+    });
+
+    test('bounded table: a flood of random ids evicts the stalest devices and counts it', () => {
+      const msgs: Msg[] = [];
+      for (let i = 0; i < 5000; i++) msgs.push({ deviceId: `rnd-${i}`, ts: T0 + i, arrivalTs: T0 + i });
+      const { createCore } = require('../../src/core') as typeof import('../../src/core');
+      const core = createCore(engine, { capacity: 64 }, 256);
+      for (const m of msgs) {
+        if (!core.add(Buffer.from(JSON.stringify(m)))) {
+          core.score();
+          core.add(Buffer.from(JSON.stringify(m)));
+        }
+      }
+      core.score();
+      const s = core.stats();
+      assert.equal(s.slots, 64);
+      assert.ok(s.devices <= 64);
+      assert.equal(s.evictions, 5000 - s.devices);
+      assert.equal(s.events, 5000);
+    });
+
+    test('fleet clock: without arrival times, one device with a skewed clock does not move it', () => {
+      const fleet = Array.from({ length: 20 }, (_, k) => series(50, { deviceId: `fc-${k}` }, 30_000, T0 + k * 500));
+      const liar = series(50, { deviceId: 'liar' }, 30_000, T0 + 250).map((m) => ({ ...m, ts: (m.ts as number) + 6 * 3_600_000 }));
+      // lines in true arrival order, then the arrival times removed: the core must infer them
+      const lines = merge(...fleet, liar).map(({ arrivalTs: _a, ...m }) => m as Msg);
+      const rows = byMessage(scoreAll(engine, lines));
+      const liarRows = rows.filter((r) => r.deviceId === 'liar');
+      assert.ok(liarRows.every((r) => r.top === 'clock_skew'), 'the liar is skewed against the fleet');
+      const honest = rows.filter((r) => r.deviceId !== 'liar');
+      assert.deepEqual(alerting(honest), []);
+      assert.ok(honest.every((r) => Math.abs(r.ts - r.arrival) < 120_000));
+    });
+
+    test('bad messages get a reason and do not stop the batch', () => {
+      const good = series(3, { deviceId: 'g-1' });
+      const rows = scoreAll(engine, [good[0], '{"deviceId":', good[1], '{"ts":1}', 'NaN', good[2]]);
+      assert.deepEqual(
+        rows.map((r) => r.status),
+        [0, 3, 0, 6, 3, 0],
+      );
+      assert.deepEqual(alerting(rows), []);
+    });
+  });
+}
