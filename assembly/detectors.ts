@@ -3,11 +3,7 @@
 // f64 arithmetic only, no exp/log/pow (their last bits differ between V8 and WASM);
 // f32 fields are rounded on store exactly as Float32Array does.
 
-import {
-  P, V, NO_REASON,
-  HAS_SEQ, HAS_SOURCE, HAS_CREDENTIAL, HAS_FIRMWARE,
-  REASON_NEW_DEVICE, REASON_REBOOT, REASON_FIRMWARE_UPGRADE, REASON_DUPLICATE, REASON_SEQ_GAP, REASON_RESUMED,
-} from "./layout";
+import { P, V, NO_REASON, Has, Reason } from "./layout";
 import {
   R_LAST_ARRIVAL, R_LAST_TS, R_SEQ_MAIN, R_SEQ_ALT, R_MAIN_ARRIVAL, R_ALT_ARRIVAL, R_SOURCE, R_PREV_SOURCE,
   R_SOURCE_CHANGED_AT, R_CRED, R_PREV_CRED, R_CRED_CHANGED_AT, R_FIRMWARE, R_GAP_FAST, R_GAP_SLOW, R_SIZE_MEAN,
@@ -51,6 +47,8 @@ const S_CRED_SHARED: f64 = 0.9;
 const S_FIRMWARE_DOWNGRADE: f64 = 0.85;
 const S_SKEW_UNWARMED: f64 = 0.8;
 const S_SILENCE: f64 = 0.7;
+
+const CLONE_BY_SOURCES: f64 = 1; // `spread` of a clone finding shown by two sources (0: two seq streams)
 
 const GAP_FAST_ALPHA: f64 = 0.3;
 const GAP_SLOW_ALPHA: f64 = 0.05;
@@ -143,11 +141,13 @@ export function scoreEvent(pr: usize, s: u32, isNew: bool, a: f64): void {
   const has = load<u32>(pr + P.FLAGS);
   const ts = load<f64>(pr + P.TS);
   const lastTs = load<f64>(rec + R_LAST_TS);
-  const hasSeq = (has & HAS_SEQ) != 0;
+  const hasSeq = (has & Has.SEQ) != 0;
   const seq = load<f64>(pr + P.SEQ);
 
   const tol = param(PRM_REPLAY_TOLERANCE_MS);
-  if (ts < lastTs - tol) {
+  const main0 = load<f64>(rec + R_SEQ_MAIN);
+  const fitsMain = hasSeq && main0 >= 0 && seq - main0 >= 1 && seq - main0 <= param(PRM_SEQ_GAP_MAX);
+  if (ts < lastTs - tol && !fitsMain) {
     const main = load<f64>(rec + R_SEQ_MAIN);
     flag(B_REPLAY, S_REPLAY_TIME_BACK, lastTs, ts, main >= 0 ? main : -1, hasSeq ? seq : -1);
     return;
@@ -155,7 +155,7 @@ export function scoreEvent(pr: usize, s: u32, isNew: bool, a: f64): void {
 
   let flags = load<u16>(rec + R_FLAGS);
   if (flags & F_SILENCED) {
-    info(REASON_RESUMED);
+    info(Reason.RESUMED);
     flags &= ~F_SILENCED;
   }
 
@@ -173,7 +173,7 @@ export function scoreEvent(pr: usize, s: u32, isNew: bool, a: f64): void {
       const altLive = alt >= 0 && a - load<f64>(rec + R_ALT_ARRIVAL) <= W;
       const mainLive = a - load<f64>(rec + R_MAIN_ARRIVAL) <= W;
       if (d >= 1 && d <= G) {
-        if (d > 1) info(REASON_SEQ_GAP);
+        if (d > 1) info(Reason.SEQ_GAP);
         if (altLive && (flags & F_ALT_ADVANCED) != 0) flag(B_CLONE, S_CLONE_CONFIRMED, main + 1, seq, 0, alt);
         store<f64>(rec + R_SEQ_MAIN, seq);
         store<f64>(rec + R_MAIN_ARRIVAL, a);
@@ -186,7 +186,7 @@ export function scoreEvent(pr: usize, s: u32, isNew: bool, a: f64): void {
         flags |= F_ALT_ADVANCED;
       } else if (d == 0) {
         if (ts == lastTs) {
-          info(REASON_DUPLICATE);
+          info(Reason.DUPLICATE);
           duplicate = true;
         } else {
           flag(B_REPLAY, S_REPLAY_SAME_SEQ, lastTs, ts, main, seq);
@@ -194,7 +194,7 @@ export function scoreEvent(pr: usize, s: u32, isNew: bool, a: f64): void {
           return;
         }
       } else if (d < 0 && seq <= param(PRM_REBOOT_SEQ_MAX)) {
-        info(REASON_REBOOT);
+        info(Reason.REBOOT);
         store<f64>(rec + R_SEQ_ALT, main);
         store<f64>(rec + R_ALT_ARRIVAL, load<f64>(rec + R_MAIN_ARRIVAL));
         flags &= ~F_ALT_ADVANCED;
@@ -206,7 +206,7 @@ export function scoreEvent(pr: usize, s: u32, isNew: bool, a: f64): void {
         store<f64>(rec + R_ALT_ARRIVAL, a);
         flags &= ~F_ALT_ADVANCED;
       } else {
-        info(REASON_SEQ_GAP);
+        info(Reason.SEQ_GAP);
         store<f64>(rec + R_SEQ_ALT, main);
         store<f64>(rec + R_ALT_ARRIVAL, load<f64>(rec + R_MAIN_ARRIVAL));
         flags &= ~F_ALT_ADVANCED;
@@ -215,13 +215,13 @@ export function scoreEvent(pr: usize, s: u32, isNew: bool, a: f64): void {
       }
     }
   } else if (ts == lastTs) {
-    info(REASON_DUPLICATE);
+    info(Reason.DUPLICATE);
     duplicate = true;
   }
 
   // Source
   let sourceMovedNet = false;
-  if (has & HAS_SOURCE) {
+  if (has & Has.SOURCE) {
     const src = load<u64>(pr + P.SOURCE_HASH);
     const cur = load<u64>(rec + R_SOURCE);
     if (cur == 0) {
@@ -236,7 +236,7 @@ export function scoreEvent(pr: usize, s: u32, isNew: bool, a: f64): void {
       const was = sourceNumber(cur);
       const now = sourceNumber(src);
       flag(B_SOURCE_CHANGE, sameNet ? S_SOURCE_SAME_NET : S_SOURCE_OTHER_NET, was, now, 0, <f64>flips);
-      if (flips >= 2) flag(B_CLONE, flips >= 3 ? S_CLONE_SOURCES_3 : S_CLONE_SOURCES_2, was, now, 0, <f64>flips);
+      if (flips >= 2) flag(B_CLONE, flips >= 3 ? S_CLONE_SOURCES_3 : S_CLONE_SOURCES_2, was, now, CLONE_BY_SOURCES, <f64>flips);
       store<u16>(rec + R_SOURCE_FLIPS, <u16>flips);
       store<u64>(rec + R_PREV_SOURCE, cur);
       store<u64>(rec + R_SOURCE, src);
@@ -248,7 +248,7 @@ export function scoreEvent(pr: usize, s: u32, isNew: bool, a: f64): void {
   }
 
   // Credential
-  if (has & HAS_CREDENTIAL) {
+  if (has & Has.CREDENTIAL) {
     const c = load<u64>(pr + P.CRED_HASH);
     const cur = load<u64>(rec + R_CRED);
     if (cur == 0) {
@@ -270,7 +270,7 @@ export function scoreEvent(pr: usize, s: u32, isNew: bool, a: f64): void {
   }
 
   // Firmware
-  if (has & HAS_FIRMWARE) {
+  if (has & Has.FIRMWARE) {
     const fw = load<f64>(pr + P.FIRMWARE);
     const cur = load<f64>(rec + R_FIRMWARE);
     if (cur == 0) store<f64>(rec + R_FIRMWARE, fw);
@@ -278,7 +278,7 @@ export function scoreEvent(pr: usize, s: u32, isNew: bool, a: f64): void {
       flag(B_FIRMWARE_DOWNGRADE, S_FIRMWARE_DOWNGRADE, cur, fw, 0, 0);
       store<f64>(rec + R_FIRMWARE, fw);
     } else if (fw > cur) {
-      info(REASON_FIRMWARE_UPGRADE);
+      info(Reason.FIRMWARE_UPGRADE);
       store<f64>(rec + R_FIRMWARE, fw);
     }
   }
@@ -345,22 +345,22 @@ export function scoreEvent(pr: usize, s: u32, isNew: bool, a: f64): void {
 }
 
 function initDevice(pr: usize, rec: usize, a: f64): void {
-  info(REASON_NEW_DEVICE);
+  info(Reason.NEW_DEVICE);
   const has = load<u32>(pr + P.FLAGS);
   const ts = load<f64>(pr + P.TS);
   store<f64>(rec + R_LAST_ARRIVAL, a);
   store<f64>(rec + R_LAST_TS, ts);
-  store<f64>(rec + R_SEQ_MAIN, (has & HAS_SEQ) != 0 ? load<f64>(pr + P.SEQ) : -1);
+  store<f64>(rec + R_SEQ_MAIN, (has & Has.SEQ) != 0 ? load<f64>(pr + P.SEQ) : -1);
   store<f64>(rec + R_SEQ_ALT, -1);
   store<f64>(rec + R_MAIN_ARRIVAL, a);
   store<f64>(rec + R_ALT_ARRIVAL, 0);
-  store<u64>(rec + R_SOURCE, (has & HAS_SOURCE) != 0 ? load<u64>(pr + P.SOURCE_HASH) : 0);
+  store<u64>(rec + R_SOURCE, (has & Has.SOURCE) != 0 ? load<u64>(pr + P.SOURCE_HASH) : 0);
   store<u64>(rec + R_PREV_SOURCE, 0);
   store<f64>(rec + R_SOURCE_CHANGED_AT, 0);
-  store<u64>(rec + R_CRED, (has & HAS_CREDENTIAL) != 0 ? load<u64>(pr + P.CRED_HASH) : 0);
+  store<u64>(rec + R_CRED, (has & Has.CREDENTIAL) != 0 ? load<u64>(pr + P.CRED_HASH) : 0);
   store<u64>(rec + R_PREV_CRED, 0);
   store<f64>(rec + R_CRED_CHANGED_AT, 0);
-  store<f64>(rec + R_FIRMWARE, (has & HAS_FIRMWARE) != 0 ? load<f64>(pr + P.FIRMWARE) : 0);
+  store<f64>(rec + R_FIRMWARE, (has & Has.FIRMWARE) != 0 ? load<f64>(pr + P.FIRMWARE) : 0);
   store<f32>(rec + R_GAP_FAST, 0);
   store<f32>(rec + R_GAP_SLOW, 0);
   store<f32>(rec + R_SIZE_MEAN, <f32>load<f64>(pr + P.BYTES));
@@ -427,12 +427,12 @@ function metrics(pr: usize, rec: usize): void {
       const sd = Math.sqrt(v);
       const am = mean < 0 ? -mean : mean;
       let tolerance = sd;
-      if (tolerance < 0.01 * am) tolerance = 0.01 * am;
+      if (tolerance < 0.02 * am) tolerance = 0.02 * am;
       if (tolerance < 1e-6) tolerance = 1e-6;
       const dx = x - mean;
       const z = (dx < 0 ? -dx : dx) / tolerance;
       if (z > Z) {
-        flag(B_METRIC_ANOMALY, graded(0.5, 0.45, z, Z), mean, x, sd, <f64>i);
+        flag(B_METRIC_ANOMALY, graded(0.3, 0.65, z, Z), mean, x, sd, <f64>i);
         x = dx < 0 ? mean - Z * tolerance : mean + Z * tolerance;
       }
     }
@@ -447,7 +447,7 @@ function metrics(pr: usize, rec: usize): void {
 }
 
 function credentialShared(pr: usize, s: u32, a: f64): void {
-  if ((load<u32>(pr + P.FLAGS) & HAS_CREDENTIAL) == 0) return;
+  if ((load<u32>(pr + P.FLAGS) & Has.CREDENTIAL) == 0) return;
   const device = load<u64>(pr + P.DEVICE_HASH);
   const k = credentialSlot(load<u64>(pr + P.CRED_HASH));
   const ownerAt = credOwners + (<usize>k << 3);

@@ -5,7 +5,7 @@
 // path allocates), so typed-array views stay valid after init.
 
 import { parseMessage } from "./parse";
-import { P, V, NO_REASON, SWEEP_MESSAGE, HAS_ARRIVAL, HAS_DEVICE_ESCAPED } from "./layout";
+import { P, V, NO_REASON, SWEEP_MESSAGE, Has } from "./layout";
 import { initParams, paramsBase, param, PRM_MAX_MESSAGE_BYTES, PRM_SWEEP_PERIOD_MS, PARAM_COUNT } from "./params";
 import { initState, findDevice, claimDevice, recordOf, slots, used, evictions, credEvictions, R_ID, R_ID_LEN, R_LAST_TS, ID_INLINE } from "./state";
 import { initClock, observeClock, clockNow } from "./clock";
@@ -88,7 +88,7 @@ function rememberId(s: u32, msg: usize): void {
   const rec = recordOf(s);
   const off = load<u32>(parsedBase + P.DEVICE_SPAN);
   const len = load<u32>(parsedBase + P.DEVICE_SPAN + 4);
-  if (len > ID_INLINE || (load<u32>(parsedBase + P.FLAGS) & HAS_DEVICE_ESCAPED) != 0) {
+  if (len > ID_INLINE || (load<u32>(parsedBase + P.FLAGS) & Has.DEVICE_ESCAPED) != 0) {
     store<u8>(rec + R_ID_LEN, 255);
   } else {
     store<u8>(rec + R_ID_LEN, <u8>len);
@@ -112,13 +112,14 @@ export function scoreBatch(count: u32): u32 {
     const msg = inputBase + off;
     const status = parseMessage(msg, len, parsedBase, maxBytes);
     if (status != 0) {
-      const slot = statsBase + ((6 + <usize>(status < BAD_REASON_COUNT ? status : 0)) << 3);
+      const code: u32 = status < BAD_REASON_COUNT ? status : 0;
+      const slot = statsBase + ((<usize>6 + <usize>code) << 3);
       store<f64>(slot, load<f64>(slot) + 1);
       writeRejected(at, status, transport, i);
       continue;
     }
     const ts = load<f64>(parsedBase + P.TS);
-    const given = (load<u32>(parsedBase + P.FLAGS) & HAS_ARRIVAL) != 0 ? load<f64>(parsedBase + P.ARRIVAL) : transport;
+    const given = (load<u32>(parsedBase + P.FLAGS) & Has.ARRIVAL) != 0 ? load<f64>(parsedBase + P.ARRIVAL) : transport;
     const key = load<u64>(parsedBase + P.DEVICE_HASH);
     const now = observeClock(<u32>key, given >= 0 ? given : ts);
     const a = given >= 0 ? given : now;

@@ -6,6 +6,7 @@
 
 import type { AlertKind } from '../core/layout';
 import type { Evidence } from './alert';
+import { CLONE_BY_SOURCES } from '../core/reference/detectors';
 
 /** One finding as the verdict record carries it. */
 export interface Finding {
@@ -105,7 +106,7 @@ export function explain(f: Finding, ctx: ExplainContext): Explanation {
       return { summary: `${seqPart}device time ${formatDuration(back)} in the past${fromSource}: an old message sent again`, evidence };
     }
     case 'clone': {
-      if (f.aux >= 2 && f.expected !== -1 && Number.isInteger(f.aux) && (sourceText(f.expected) || sourceText(f.observed))) {
+      if (f.spread === CLONE_BY_SOURCES) {
         const a = sourceText(f.expected) ?? 'one source';
         const b = sourceText(f.observed) ?? source ?? 'another';
         return {

@@ -50,6 +50,9 @@ export const S = {
   SILENCE: 0.7,
 } as const;
 
+/** `spread` of a clone finding: 0 when two seq streams showed it, 1 when two sources did. */
+export const CLONE_BY_SOURCES = 1;
+
 const GAP_FAST_ALPHA = 0.3;
 const GAP_SLOW_ALPHA = 0.05;
 const SKEW_ALPHA = 0.05;
@@ -180,7 +183,9 @@ export class Detectors {
     // Device time going back: an old message sent again, with or without seq. Nothing
     // of an attacker's replayed message moves the device's state. Evidence: last device
     // time, this one, the seq the device was at (spread) and this seq (aux).
-    if (ts < lastTs - p.replayToleranceMs) {
+    // A device whose own seq stream goes on is not replaying: its clock went back (skew).
+    const fitsMain = e.hasSeq && st.seqMain[s] >= 0 && e.seq - st.seqMain[s] >= 1 && e.seq - st.seqMain[s] <= p.seqGapMax;
+    if (ts < lastTs - p.replayToleranceMs && !fitsMain) {
       const main = st.seqMain[s];
       f.flag(B.REPLAY, S.REPLAY_TIME_BACK, lastTs, ts, main >= 0 ? main : -1, e.hasSeq ? e.seq : -1);
       return;
@@ -275,7 +280,7 @@ export class Detectors {
         const was = sourceNumber(curHi, curLo);
         const now = sourceNumber(e.sourceHi, e.sourceLo);
         f.flag(B.SOURCE_CHANGE, sameNet ? S.SOURCE_SAME_NET : S.SOURCE_OTHER_NET, was, now, 0, flips);
-        if (flips >= 2) f.flag(B.CLONE, flips >= 3 ? S.CLONE_SOURCES_3 : S.CLONE_SOURCES_2, was, now, 0, flips);
+        if (flips >= 2) f.flag(B.CLONE, flips >= 3 ? S.CLONE_SOURCES_3 : S.CLONE_SOURCES_2, was, now, CLONE_BY_SOURCES, flips);
         st.sourceFlips[s] = flips;
         st.prevSourceHi[s] = curHi;
         st.prevSourceLo[s] = curLo;
@@ -475,12 +480,12 @@ export class Detectors {
         const sd = Math.sqrt(v);
         const am = mean < 0 ? -mean : mean;
         let tol = sd;
-        if (tol < 0.01 * am) tol = 0.01 * am;
+        if (tol < 0.02 * am) tol = 0.02 * am;
         if (tol < 1e-6) tol = 1e-6;
         const dx = x - mean;
         const z = (dx < 0 ? -dx : dx) / tol;
         if (z > p.metricZ) {
-          f.flag(B.METRIC_ANOMALY, graded(0.5, 0.45, z, p.metricZ), mean, x, sd, i);
+          f.flag(B.METRIC_ANOMALY, graded(0.3, 0.65, z, p.metricZ), mean, x, sd, i);
           // learn from it only up to the threshold, so a burst cannot drag the baseline
           x = dx < 0 ? mean - p.metricZ * tol : mean + p.metricZ * tol;
         }
