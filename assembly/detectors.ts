@@ -253,6 +253,7 @@ export function scoreEvent(pr: usize, s: u32, isNew: bool, a: f64): void {
     const cur = load<u64>(rec + R_CRED);
     if (cur == 0) {
       store<u64>(rec + R_CRED, c);
+      credentialShared(pr, s, a);
     } else if (cur != c) {
       let flips: u32 = 1;
       if (c == load<u64>(rec + R_PREV_CRED) && a - load<f64>(rec + R_CRED_CHANGED_AT) <= W) {
@@ -265,8 +266,8 @@ export function scoreEvent(pr: usize, s: u32, isNew: bool, a: f64): void {
       store<u64>(rec + R_PREV_CRED, cur);
       store<u64>(rec + R_CRED, c);
       store<f64>(rec + R_CRED_CHANGED_AT, a);
+      credentialShared(pr, s, a);
     }
-    credentialShared(pr, s, a);
   }
 
   // Firmware
@@ -451,21 +452,20 @@ function credentialShared(pr: usize, s: u32, a: f64): void {
   const device = load<u64>(pr + P.DEVICE_HASH);
   const k = credentialSlot(load<u64>(pr + P.CRED_HASH));
   const ownerAt = credOwners + (<usize>k << 3);
-  const seenAt = credSeen + (<usize>k << 3);
   const owner = load<u64>(ownerAt);
-  if (owner == 0 || owner == device) {
-    store<u64>(ownerAt, device);
-    store<f64>(seenAt, a);
-    return;
+  if (owner != 0 && owner != device) {
+    const o = findDevice(owner);
+    if (o >= 0) {
+      const since = a - load<f64>(recordOf(<u32>o) + R_LAST_ARRIVAL);
+      const window = param(PRM_SHARE_WINDOW_MS);
+      if (since <= window) {
+        flag(B_CREDENTIAL_SHARED, S_CRED_SHARED, since, 0, window, <f64>o);
+        return;
+      }
+    }
   }
-  const since = a - load<f64>(seenAt);
-  const window = param(PRM_SHARE_WINDOW_MS);
-  if (since <= window) {
-    flag(B_CREDENTIAL_SHARED, S_CRED_SHARED, since, 0, window, <f64>findDevice(owner));
-  } else {
-    store<u64>(ownerAt, device);
-    store<f64>(seenAt, a);
-  }
+  store<u64>(ownerAt, device);
+  store<f64>(credSeen + (<usize>k << 3), a);
 }
 
 /** Silence check of one slot at fleet time `now`; true when it fires. */

@@ -18,7 +18,7 @@ printed as they are raised; a summary line follows every few seconds. Ctrl-C sto
 
 Options:
   --devices <n>     fleet size                                  (default: 1000)
-  --hours <h>       simulated hours                              (default: 24)
+  --hours <h>       simulated hours                              (default: 8)
   --seed <s>        fleet seed                                   (default: 1)
   --speed <x|max>   simulated seconds per real second            (default: 600)
   --engine <wasm|reference>                                      (default: wasm)
@@ -47,7 +47,7 @@ export async function startCommand(argv: string[]): Promise<number> {
       return 0;
     }
     const devices = intFlag('devices', values.devices, 1000, 1, 1_000_000);
-    const hours = numFlag('hours', values.hours, 24, 0.01);
+    const hours = numFlag('hours', values.hours, 8, 0.01);
     const seed = values.seed ?? '1';
     const speed = values.speed === 'max' ? Infinity : numFlag('speed', values.speed, 600, 1);
     const engine = choiceFlag('engine', values.engine, ENGINES, 'wasm');

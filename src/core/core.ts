@@ -5,6 +5,7 @@
 // compared byte for byte.
 
 import type { CoreParams } from './params';
+import type { DeviceRecord } from './device';
 
 export interface CoreStats {
   /** Valid events scored. */
@@ -48,6 +49,10 @@ export interface Core {
   /** The device id held in a table slot (for verdicts that carry no message). */
   deviceId(slot: number): string;
   stats(): CoreStats;
+  /** Table slot of a device id, or −1 when the core does not know it. */
+  findDevice(deviceId: string): number;
+  /** What the core holds for the device in `slot` (undefined for an empty slot). */
+  describe(slot: number): DeviceRecord | undefined;
   /** Release memory; the core is unusable afterwards. */
   destroy(): void;
 }

@@ -8,6 +8,8 @@ import { join } from 'node:path';
 import { Core, CoreStats, DEFAULT_INPUT_BYTES, DEFAULT_MAX_BATCH } from './core';
 import { BAD_REASONS, Reason, V } from './layout';
 import { CoreParams, PARAM_NAMES, resolveParams, tableSlots } from './params';
+import { decodeDevice, DeviceRecord } from './device';
+import { hashOut, hashString } from './reference/hash';
 
 interface CoreExports {
   memory: WebAssembly.Memory;
@@ -20,6 +22,9 @@ interface CoreExports {
   statsPtr(): number;
   recordPtr(slot: number): number;
   scoreBatch(count: number): number;
+  findSlot(hi: number, lo: number): number;
+  slotKeyHi(slot: number): number;
+  slotKeyLo(slot: number): number;
 }
 
 /** Where the build puts the release core (same relative place from src/ and dist/). */
@@ -40,8 +45,15 @@ function coreModule(): WebAssembly.Module {
   return compiled;
 }
 
-const ID_LEN = 135; // record offsets of the inline device id (assembly/state.ts)
-const ID = 136;
+/** Device record offsets (assembly/state.ts; test/core/layout.test.ts keeps them equal). */
+export const REC = {
+  LAST_ARRIVAL: 0, LAST_TS: 8, SEQ_MAIN: 16, SOURCE: 48, PREV_SOURCE: 56, SOURCE_CHANGED_AT: 64, CRED: 72,
+  CRED_CHANGED_AT: 88, FIRMWARE: 96, GAP_FAST: 104, GAP_SLOW: 108, SIZE_MEAN: 112, SIZE_VAR: 116, SKEW_MEAN: 120,
+  EVENTS: 124, FLAGS: 132, METRIC_COUNT: 134, ID_LEN: 135, ID: 136, METRIC_N: 152, METRIC_HASH: 160,
+  METRIC_MEAN: 192, METRIC_VAR: 224, SIZE: 256,
+} as const;
+const ID_LEN = REC.ID_LEN;
+const ID = REC.ID;
 const STATS_BAD = 6;
 
 export class WasmCore implements Core {
@@ -158,6 +170,48 @@ export class WasmCore implements Core {
       clock: s[5],
       bad: Array.from(s.subarray(STATS_BAD, STATS_BAD + BAD_REASONS.length)),
     };
+  }
+
+  findDevice(deviceId: string): number {
+    hashString(deviceId);
+    return this.x.findSlot(hashOut.hi, hashOut.lo);
+  }
+
+  describe(slot: number): DeviceRecord | undefined {
+    if (slot < 0 || slot >= this.stats().slots || (this.x.slotKeyHi(slot) === 0 && this.x.slotKeyLo(slot) === 0)) return undefined;
+    const r = this.records;
+    const p = this.x.recordPtr(slot);
+    const f64 = (o: number) => r.getFloat64(p + o, true);
+    const f32 = (o: number) => r.getFloat32(p + o, true);
+    const u32 = (o: number) => r.getUint32(p + o, true);
+    const metrics = [];
+    for (let j = 0; j < r.getUint8(p + REC.METRIC_COUNT); j++) {
+      metrics.push({ hash: u32(REC.METRIC_HASH + 4 * j), mean: f32(REC.METRIC_MEAN + 4 * j), variance: f32(REC.METRIC_VAR + 4 * j), n: r.getUint8(p + REC.METRIC_N + j) });
+    }
+    return decodeDevice({
+      slot,
+      deviceId: this.deviceId(slot),
+      events: u32(REC.EVENTS),
+      lastArrival: f64(REC.LAST_ARRIVAL),
+      lastTs: f64(REC.LAST_TS),
+      seqMain: f64(REC.SEQ_MAIN),
+      sourceHi: u32(REC.SOURCE + 4),
+      sourceLo: u32(REC.SOURCE),
+      prevSourceHi: u32(REC.PREV_SOURCE + 4),
+      prevSourceLo: u32(REC.PREV_SOURCE),
+      sourceChangedAt: f64(REC.SOURCE_CHANGED_AT),
+      credHi: u32(REC.CRED + 4),
+      credLo: u32(REC.CRED),
+      credChangedAt: f64(REC.CRED_CHANGED_AT),
+      firmware: f64(REC.FIRMWARE),
+      gapFast: f32(REC.GAP_FAST),
+      gapSlow: f32(REC.GAP_SLOW),
+      sizeMean: f32(REC.SIZE_MEAN),
+      sizeVar: f32(REC.SIZE_VAR),
+      skewMean: f32(REC.SKEW_MEAN),
+      flags: r.getUint16(p + REC.FLAGS, true),
+      metrics,
+    });
   }
 
   destroy(): void {

@@ -75,6 +75,18 @@ for (const c of cases) {
     }
     compare();
     assert.deepEqual(wasm.stats(), ref.stats());
+    // what each core says about its devices agrees too
+    let described = 0;
+    for (let slot = 0; slot < wasm.stats().slots && described < 50; slot++) {
+      const d = wasm.describe(slot);
+      assert.deepEqual(d, ref.describe(slot));
+      if (!d) continue;
+      described++;
+      assert.equal(wasm.findDevice(d.deviceId), slot);
+      assert.equal(ref.findDevice(d.deviceId), slot);
+    }
+    assert.ok(described > 0);
+    assert.equal(wasm.findDevice('no-such-device'), -1);
     assert.ok(verdicts > 1000, `a real stream (${verdicts} verdicts)`);
     assert.ok(alerting > 0, 'the stream raised something to compare');
     if (c.params.capacity) assert.ok(wasm.stats().evictions > 0, 'evictions happened');

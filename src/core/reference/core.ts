@@ -9,6 +9,8 @@ import { FleetClock } from './clock';
 import { Detectors, EventInput, Findings } from './detectors';
 import { parseReference } from './parse';
 import { CredentialIndex, DeviceState } from './state';
+import { hashOut, hashString } from './hash';
+import { decodeDevice, DeviceRecord } from '../device';
 
 export class ReferenceCore implements Core {
   readonly kind = 'reference' as const;
@@ -158,6 +160,45 @@ export class ReferenceCore implements Core {
       credentialEvictions: this.creds.evictions,
       clock: this.clock.now,
     };
+  }
+
+  findDevice(deviceId: string): number {
+    hashString(deviceId);
+    return this.state.find(hashOut.hi, hashOut.lo);
+  }
+
+  describe(slot: number): DeviceRecord | undefined {
+    const st = this.state;
+    if (slot < 0 || slot >= st.slots || (st.keyHi[slot] === 0 && st.keyLo[slot] === 0)) return undefined;
+    const metrics = [];
+    for (let j = 0; j < st.metricCount[slot]; j++) {
+      const k = slot * 8 + j;
+      metrics.push({ hash: st.metricHash[k], mean: st.metricMean[k], variance: st.metricVar[k], n: st.metricN[k] });
+    }
+    return decodeDevice({
+      slot,
+      deviceId: this.deviceId(slot),
+      events: st.events[slot],
+      lastArrival: st.lastArrival[slot],
+      lastTs: st.lastTs[slot],
+      seqMain: st.seqMain[slot],
+      sourceHi: st.sourceHi[slot],
+      sourceLo: st.sourceLo[slot],
+      prevSourceHi: st.prevSourceHi[slot],
+      prevSourceLo: st.prevSourceLo[slot],
+      sourceChangedAt: st.sourceChangedAt[slot],
+      credHi: st.credHi[slot],
+      credLo: st.credLo[slot],
+      credChangedAt: st.credChangedAt[slot],
+      firmware: st.firmware[slot],
+      gapFast: st.gapFast[slot],
+      gapSlow: st.gapSlow[slot],
+      sizeMean: st.sizeMean[slot],
+      sizeVar: st.sizeVar[slot],
+      skewMean: st.skewMean[slot],
+      flags: st.flags[slot],
+      metrics,
+    });
   }
 
   destroy(): void {

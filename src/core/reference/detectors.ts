@@ -301,6 +301,7 @@ export class Detectors {
       if (curHi === 0 && curLo === 0) {
         st.credHi[s] = e.credHi;
         st.credLo[s] = e.credLo;
+        this.credentialShared(e, s, a, f);
       } else if (curHi !== e.credHi || curLo !== e.credLo) {
         let flips = 1;
         if (e.credHi === st.prevCredHi[s] && e.credLo === st.prevCredLo[s] && a - st.credChangedAt[s] <= W) {
@@ -315,8 +316,8 @@ export class Detectors {
         st.credHi[s] = e.credHi;
         st.credLo[s] = e.credLo;
         st.credChangedAt[s] = a;
+        this.credentialShared(e, s, a, f);
       }
-      this.credentialShared(e, s, a, f);
     }
 
     // Firmware: upgrades are normal, going back is not.
@@ -500,28 +501,32 @@ export class Detectors {
     st.metricCount[s] = mc;
   }
 
-  /** A credential in use by another device id that is still active. */
+  /**
+   * A credential in use by another device id that is still active. Checked only when a
+   * device presents a credential it did not use before (new device, change), so the
+   * index stays off the hot path; the owner's activity is its own record's last arrival.
+   */
   private credentialShared(e: EventInput, s: number, a: number, f: Findings): void {
     if (!e.hasCred) return;
     const c = this.creds;
     const k = c.slotOf(e.credHi, e.credLo);
     const oHi = c.ownerHi[k];
     const oLo = c.ownerLo[k];
-    if ((oHi === 0 && oLo === 0) || (oHi === e.deviceHi && oLo === e.deviceLo)) {
-      c.ownerHi[k] = e.deviceHi;
-      c.ownerLo[k] = e.deviceLo;
-      c.seen[k] = a;
-      return;
+    if (!((oHi === 0 && oLo === 0) || (oHi === e.deviceHi && oLo === e.deviceLo))) {
+      const owner = this.st.find(oHi, oLo);
+      if (owner >= 0) {
+        const since = a - this.st.lastArrival[owner];
+        if (since <= this.p.shareWindowMs) {
+          f.flag(B.CREDENTIAL_SHARED, S.CRED_SHARED, since, 0, this.p.shareWindowMs, owner);
+          return;
+        }
+      }
     }
-    const since = a - c.seen[k];
-    if (since <= this.p.shareWindowMs) {
-      f.flag(B.CREDENTIAL_SHARED, S.CRED_SHARED, since, 0, this.p.shareWindowMs, this.st.find(oHi, oLo));
-    } else {
-      // the owner has not used it for long: the credential moved (a replaced device)
-      c.ownerHi[k] = e.deviceHi;
-      c.ownerLo[k] = e.deviceLo;
-      c.seen[k] = a;
-    }
+    // unowned, already ours, or the owner is gone (evicted, or silent past the window:
+    // a replaced device) — the credential is this device's now
+    c.ownerHi[k] = e.deviceHi;
+    c.ownerLo[k] = e.deviceLo;
+    c.seen[k] = a;
   }
 
   /** Silence check of one table slot at fleet time `now`; true when it fires. */
