@@ -47,6 +47,10 @@ export class AlertPolicy {
   private lastClose = -Infinity;
   /** Alerts raised per kind since start. */
   readonly raised: Record<AlertKind, number>;
+  /** Findings not raised because an analyst suppressed their device × kind. */
+  suppressedFindings = 0;
+  /** device × kind → fleet time until which findings raise nothing (analyst verdicts). */
+  private readonly suppressed = new Map<string, number>();
 
   constructor(
     private readonly listener: AlertListener,
@@ -105,6 +109,14 @@ export class AlertPolicy {
     }
     const deviceId = typeof parsed?.deviceId === 'string' ? parsed.deviceId : core.deviceId(slot);
     const key = `${deviceId}\u0000${kind}`;
+    const until = this.suppressed.get(key);
+    if (until !== undefined) {
+      if (arrival <= until) {
+        this.suppressedFindings++;
+        return;
+      }
+      this.suppressed.delete(key);
+    }
     const existing = this.open.get(key);
     if (existing && arrival - existing.lastSeen <= this.options.closeAfterMs) {
       existing.count++;
@@ -166,6 +178,26 @@ export class AlertPolicy {
       if (now - alert.lastSeen <= this.options.closeAfterMs) break; // ordered by activity
       this.close(key, alert);
     }
+  }
+
+  /**
+   * Raise nothing for this device × kind until fleet time `until` (an analyst's
+   * false-positive or benign verdict). The open alert, if any, is closed.
+   */
+  suppress(deviceId: string, kind: AlertKind, until: number): void {
+    const key = `${deviceId}\u0000${kind}`;
+    this.suppressed.set(key, until);
+    if (this.suppressed.size > this.options.maxOpen) {
+      const oldest = this.suppressed.keys().next().value as string;
+      this.suppressed.delete(oldest);
+    }
+    const open = this.open.get(key);
+    if (open) this.close(key, open);
+  }
+
+  /** Open alerts, stalest first (for the API's store to resync). */
+  openAlerts(): IterableIterator<Alert> {
+    return this.open.values();
   }
 
   /** Close every open alert (end of a replay, shutdown). */

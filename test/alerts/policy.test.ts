@@ -84,3 +84,38 @@ test('alert ids are deterministic', () => {
   const b = run(twoFloods()).filter((e) => e.type === 'closed').map((e) => (e.alert as Alert).id);
   assert.deepEqual(a, b);
 });
+
+test('an analyst verdict suppresses the device × kind for a while, then findings raise again', () => {
+  const events: AlertEvent[] = [];
+  const d = new Detector({
+    engine: 'reference',
+    params: { capacity: 1024 },
+    policy: {},
+    onAlert: (e) => {
+      events.push({ type: e.type, alert: { ...e.alert } });
+      if (e.type === 'raised' && events.filter((x) => x.type === 'raised').length === 1) d.policy.suppress(e.alert.deviceId, e.alert.kind, e.alert.detectedAt + 4 * 3_600_000);
+    },
+    originOf: (line) => ({ line }),
+    maxBatch: 16,
+  });
+  twoFloods().forEach((m, i) => d.add(Buffer.from(JSON.stringify(m)), -1, i));
+  d.finish();
+  // the first flood's alert is closed by the verdict; the second flood, 3 h later, is still suppressed
+  assert.equal(events.filter((e) => e.type === 'raised').length, 1);
+  assert.ok(d.policy.suppressedFindings > 0);
+  const events2: AlertEvent[] = [];
+  const d2 = new Detector({
+    engine: 'reference',
+    params: { capacity: 1024 },
+    policy: {},
+    onAlert: (e) => {
+      events2.push(e);
+      if (e.type === 'raised' && events2.filter((x) => x.type === 'raised').length === 1) d2.policy.suppress(e.alert.deviceId, e.alert.kind, e.alert.detectedAt + 60_000);
+    },
+    originOf: (line) => ({ line }),
+    maxBatch: 16,
+  });
+  twoFloods().forEach((m, i) => d2.add(Buffer.from(JSON.stringify(m)), -1, i));
+  d2.finish();
+  assert.equal(events2.filter((e) => e.type === 'raised').length, 2, 'a short suppression lapses');
+});
