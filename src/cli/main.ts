@@ -6,6 +6,7 @@ const HELP = `Usage: edge-sentinel <command> [options]
 
 Commands:
   start      run the detector on a built-in simulated fleet (no Kafka, no InfluxDB needed)
+  run        the live detector: Kafka in, InfluxDB and the alert topic out
   replay     score an NDJSON telemetry file and write alerts
   simulate   write a simulated fleet with labelled attacks (telemetry.ndjson, labels.json)
 
@@ -17,6 +18,7 @@ const commands: Record<string, () => Command> = {
   replay: () => replayCommand,
   simulate: () => require('./simulate').simulateCommand,
   start: () => require('./start').startCommand,
+  run: () => require('./run').runDetectorCommand,
 };
 
 export async function main(argv: string[]): Promise<number> {

@@ -1,0 +1,177 @@
+// `edge-sentinel run`: the live detector. Kafka in (or the embedded simulated fleet
+// without KAFKA_BROKERS), InfluxDB and the alert topic out, offsets committed only after
+// both acknowledged. SIGTERM/SIGINT: stop fetching, finish and commit the batch in
+// flight, flush, exit 0 within 10 s.
+
+import { setTimeout as sleep } from 'node:timers/promises';
+import { ConfigError, collectSettings, redactConfig, resolveConfig, RunConfig, SETTINGS } from '../config';
+import { createFleet } from '../ingest/simulator';
+import { KafkaSource, kafkaClient } from '../ingest/kafka';
+import { stderrLog } from '../log';
+import { Pipeline, Sinks } from '../pipeline';
+import { createWriter, InfluxSink } from '../sinks/influx';
+import { formatCounts, sumCounts } from '../detector';
+import { parseFlags, runCommand } from './args';
+import { formatAlertLine } from './start';
+
+const flagOptions = Object.fromEntries(Object.values(SETTINGS).map((f) => [f, { type: 'string' as const }]));
+
+export const RUN_HELP = `Usage: edge-sentinel run [options]
+
+The live detector: consumes telemetry from Kafka, scores it, stores scores and alerts
+in InfluxDB, produces alerts (OCSF Detection Findings) to the alert topic and bad
+messages to the dead-letter topic, and commits offsets only after both acknowledged.
+Without KAFKA_BROKERS it runs the embedded simulated fleet; without INFLUX_URL it stores
+nothing (and says so).
+
+Every setting is a flag, an environment variable, or a key of a JSON --config file
+(flags win over the environment, which wins over the file):
+  --kafka-brokers  KAFKA_BROKERS        host:port,host:port
+  --kafka-topic    KAFKA_TOPIC          (default telemetry)
+  --kafka-group-id KAFKA_GROUP_ID       (default edge-sentinel)
+  --kafka-dlq-topic KAFKA_DLQ_TOPIC     (default <topic>.dlq)
+  --kafka-alert-topic KAFKA_ALERT_TOPIC (default alerts)
+  --kafka-from-beginning KAFKA_FROM_BEGINNING  true: read from the start when the group has no offsets
+  --kafka-ssl KAFKA_SSL, --kafka-sasl-mechanism KAFKA_SASL_MECHANISM (plain, scram-sha-256, scram-sha-512),
+  --kafka-sasl-username KAFKA_SASL_USERNAME, --kafka-sasl-password KAFKA_SASL_PASSWORD
+  --influx-url     INFLUX_URL           http(s)://host:port
+  --influx-api     INFLUX_API           v2 (default) or v1
+  --influx-token INFLUX_TOKEN, --influx-org INFLUX_ORG, --influx-bucket INFLUX_BUCKET   (v2)
+  --influx-db INFLUX_DB, --influx-retention-policy INFLUX_RETENTION_POLICY,
+  --influx-username INFLUX_USERNAME, --influx-password INFLUX_PASSWORD                (v1)
+  --influx-window-ms INFLUX_WINDOW_MS   device_score window (default 10000)
+  --engine ENGINE (wasm|reference), --capacity CAPACITY (devices tracked, default 65536)
+  --fleet-devices, --fleet-hours, --fleet-seed, --fleet-speed   the embedded fleet
+  --config <file.json>
+  -h, --help`;
+
+const SHUTDOWN_MS = 10_000;
+
+export async function runMain(config: RunConfig, log = stderrLog()): Promise<number> {
+  log.info(`edge-sentinel run: ${JSON.stringify(redactConfig(config))}`);
+  let influx: InfluxSink | undefined;
+  let source: KafkaSource | undefined;
+  const sinks: Sinks = {};
+  if (config.influx) {
+    influx = new InfluxSink(createWriter(config.influx), {
+      onRetry: (err, attempt, delay) => {
+        if (attempt === 1) log.warn(`InfluxDB write failed (${(err as Error).message}): degraded, consumption paused, retrying with backoff`);
+        else if (attempt % 10 === 0) log.warn(`InfluxDB still failing after ${attempt} attempts; next in ${Math.round(delay)} ms`);
+      },
+      onRecovered: (n) => log.info(`InfluxDB writes recovered after ${n} failed attempts; consumption resumed`),
+      onWait: () => source?.heartbeat() ?? Promise.resolve(),
+    });
+    sinks.influx = influx;
+    log.info(`storing scores and alerts in InfluxDB at ${influx.writer.target}`);
+  } else {
+    log.info('INFLUX_URL not set: scores and alerts are not stored (alerts still go to the log and the alert topic)');
+  }
+
+  const pipeline = new Pipeline(config, sinks);
+  pipeline.onAlert = (e) => {
+    if (e.type === 'raised') log.info(`alert ${formatAlertLine(e.alert)}`);
+  };
+
+  let stopping = false;
+  let stopped: () => void = () => undefined;
+  const done = new Promise<void>((resolve) => (stopped = resolve));
+  const shutdown = (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    log.info(`${signal}: stopping — finishing the batch in flight, committing, flushing`);
+    const force = setTimeout(() => {
+      log.error(`shutdown took longer than ${SHUTDOWN_MS / 1000} s; exiting`);
+      process.exit(1);
+    }, SHUTDOWN_MS);
+    force.unref();
+    stopped();
+  };
+  const onTerm = () => shutdown('SIGTERM');
+  const onInt = () => shutdown('SIGINT');
+  process.on('SIGTERM', onTerm);
+  process.on('SIGINT', onInt);
+
+  let code = 0;
+  try {
+    if (config.kafka) {
+      const kafka = kafkaClient(config.kafka, log);
+      source = new KafkaSource(kafka, config.kafka, pipeline, log);
+      sinks.alerts = source.alertSink;
+      sinks.deadLetters = source.deadLetterSink;
+      await source.start();
+      log.info(`consuming ${config.kafka.topic} as group ${config.kafka.groupId} from ${config.kafka.brokers.join(',')}`);
+      const report = setInterval(() => {
+        const t = pipeline.detector.totals();
+        log.info(`${t.messages} messages, ${sumCounts(t.bad)} bad, ${t.devices} devices, alerts: ${formatCounts(t.alerts)}${influx?.degraded ? ' [InfluxDB degraded]' : ''}`);
+      }, 10_000);
+      report.unref();
+      await done;
+      clearInterval(report);
+      await source.stop();
+    } else {
+      log.info(`KAFKA_BROKERS not set: scoring the embedded simulated fleet (${config.fleet.devices} devices, ${config.fleet.hours} h)`);
+      await runFleet(config, pipeline, () => stopping);
+    }
+    influx?.stop();
+    await pipeline.flush().catch((e: Error) => log.warn(`final flush failed: ${e.message}`));
+  } catch (e) {
+    log.error(`stopped on error: ${(e as Error).message}`);
+    code = 1;
+  } finally {
+    await source?.disconnect();
+    await influx?.close();
+    process.off('SIGTERM', onTerm);
+    process.off('SIGINT', onInt);
+  }
+  const t = pipeline.detector.totals();
+  log.info(
+    `done: ${t.events} events, ${sumCounts(t.bad)} bad (${formatCounts(t.bad)}), ${t.devices} devices, ` +
+      `${sumCounts(t.alerts)} alerts (${formatCounts(t.alerts)}), ${pipeline.totals.deadLettered} dead-lettered, ${pipeline.totals.pointsWritten} points written`,
+  );
+  return code;
+}
+
+/** The embedded fleet as a source (no offsets to commit). */
+async function runFleet(config: RunConfig, pipeline: Pipeline, stopping: () => boolean): Promise<void> {
+  const { devices, hours, seed, speed } = config.fleet;
+  const fleet = createFleet({ devices, hours, seed });
+  const wall0 = performance.now();
+  let fleet0 = -1;
+  let line = 0;
+  let next = fleet.next();
+  while (next && !stopping()) {
+    if (fleet0 < 0) fleet0 = next.arrivalTs;
+    const horizon = speed === Infinity ? Infinity : fleet0 + (performance.now() - wall0 + 100) * speed;
+    const chunk = [];
+    while (next && next.arrivalTs <= horizon && chunk.length < pipeline.maxChunk) {
+      chunk.push({ value: Buffer.from(next.line), arrival: next.arrivalTs, origin: { file: 'simulated-fleet', line: line++ } });
+      next = fleet.next();
+    }
+    if (chunk.length) await pipeline.process(chunk);
+    if (next && speed !== Infinity) {
+      const wait = wall0 + (next.arrivalTs - fleet0) / speed - performance.now();
+      if (wait > 0) await sleep(Math.min(wait, 100));
+    } else await sleep(0);
+  }
+}
+
+export async function runDetectorCommand(argv: string[]): Promise<number> {
+  return runCommand('run', async () => {
+    const { values } = parseFlags(argv, { ...flagOptions, config: { type: 'string', short: 'c' } });
+    if (values.help) {
+      process.stdout.write(RUN_HELP + '\n');
+      return 0;
+    }
+    let config: RunConfig;
+    try {
+      config = resolveConfig(collectSettings(values as Record<string, string | undefined>, process.env, values.config as string | undefined));
+    } catch (e) {
+      if (e instanceof ConfigError) {
+        for (const p of e.problems) process.stderr.write(`edge-sentinel run: ${p}\n`);
+        return 2;
+      }
+      throw e;
+    }
+    return runMain(config);
+  });
+}

@@ -1,0 +1,144 @@
+// The live loop, independent of where messages come from: a chunk of raw messages →
+// core → alert policy → sinks (InfluxDB points, alert topic, dead letters), and only
+// when every sink has acknowledged does process() resolve — the caller commits its
+// offsets after that and never before.
+
+import type { Alert, Origin } from './alerts/alert';
+import type { AlertEvent } from './alerts/policy';
+import { toOcsf } from './alerts/ocsf';
+import { BAD_REASONS, SWEEP_MESSAGE, V } from './core/layout';
+import { Detector } from './detector';
+import type { RunConfig } from './config';
+import { alertLine, DeviceScoreWindows } from './sinks/points';
+import type { InfluxSink } from './sinks/influx';
+
+export interface InMessage {
+  value: Uint8Array;
+  /** Transport arrival (Kafka timestamp, ms) or −1. */
+  arrival: number;
+  key?: Uint8Array | string | null;
+  origin: Origin;
+}
+
+export interface OutMessage {
+  key: string | Uint8Array | null;
+  value: string | Uint8Array;
+  headers?: Record<string, string>;
+}
+
+export interface Sinks {
+  influx?: InfluxSink;
+  /** Produce to the alert topic; resolves when acknowledged. */
+  alerts?: (messages: OutMessage[]) => Promise<void>;
+  /** Produce to the dead-letter topic; resolves when acknowledged. */
+  deadLetters?: (messages: OutMessage[]) => Promise<void>;
+}
+
+export interface PipelineTotals {
+  batches: number;
+  deadLettered: number;
+  alertsProduced: number;
+  pointsWritten: number;
+  lastBatchMs: number;
+}
+
+const VERSION = (require('../package.json') as { version: string }).version;
+
+export class Pipeline {
+  readonly detector: Detector;
+  private readonly windows?: DeviceScoreWindows;
+  private batch: InMessage[] = [];
+  /** Alerts raised or updated in the current chunk (written once per chunk). */
+  private touched = new Map<string, { alert: Alert; type: AlertEvent['type'] }>();
+  /** Severity tag each open alert was raised with (point identity must not change). */
+  private readonly severityTags = new Map<string, string>();
+  readonly totals: PipelineTotals = { batches: 0, deadLettered: 0, alertsProduced: 0, pointsWritten: 0, lastBatchMs: 0 };
+  /** Every alert event, for the API and logs. */
+  onAlert?: (e: AlertEvent) => void;
+
+  constructor(
+    config: RunConfig,
+    private readonly sinks: Sinks,
+  ) {
+    this.detector = new Detector({
+      engine: config.engine,
+      params: { capacity: config.capacity },
+      policy: {},
+      originOf: (i) => this.batch[i].origin,
+      onAlert: (e) => this.alertEvent(e),
+    });
+    if (sinks.influx && config.influx) this.windows = new DeviceScoreWindows(this.detector.core.stats().slots, config.influx.windowMs);
+  }
+
+  get maxChunk(): number {
+    return this.detector.core.maxBatch;
+  }
+
+  private alertEvent(e: AlertEvent): void {
+    if (e.type === 'raised') this.severityTags.set(e.alert.id, e.alert.severity);
+    this.touched.set(e.alert.id, { alert: e.alert, type: e.type === 'closed' && this.touched.get(e.alert.id)?.type === 'raised' ? 'raised' : e.type });
+    this.onAlert?.(e);
+  }
+
+  /** Score a chunk (≤ maxChunk messages) and store its results; resolves when stored. */
+  async process(messages: InMessage[]): Promise<void> {
+    const t0 = performance.now();
+    this.batch = messages;
+    const d = this.detector;
+    for (let i = 0; i < messages.length; i++) {
+      if (!d.core.add(messages[i].value, messages[i].arrival)) throw new Error('chunk larger than the core batch');
+    }
+    const n = d.core.score();
+    d.policy.apply(d.core, n, (i) => messages[i].origin);
+
+    const dead: OutMessage[] = [];
+    const v = d.core.verdicts;
+    for (let k = 0; k < n; k++) {
+      const at = k * V.SIZE;
+      const status = v.getUint32(at + V.STATUS, true);
+      if (status === 0) continue;
+      const i = v.getUint32(at + V.MESSAGE, true);
+      if (i === SWEEP_MESSAGE) continue;
+      const m = messages[i];
+      dead.push({
+        key: (m.key as string | Uint8Array | null | undefined) ?? null,
+        value: m.value,
+        headers: {
+          reason: BAD_REASONS[status],
+          ...(m.origin.topic !== undefined ? { 'original-topic': m.origin.topic, 'original-partition': String(m.origin.partition), 'original-offset': String(m.origin.offset) } : {}),
+        },
+      });
+    }
+
+    const lines: string[] = [];
+    const produced: OutMessage[] = [];
+    for (const { alert, type } of this.touched.values()) {
+      const tag = this.severityTags.get(alert.id) ?? alert.severity;
+      lines.push(alertLine(alert, tag, alert.origin.offset));
+      produced.push({ key: alert.deviceId, value: JSON.stringify(toOcsf(alert, type, VERSION)) });
+      if (type === 'closed') this.severityTags.delete(alert.id);
+    }
+    this.touched.clear();
+    if (this.windows) lines.push(...this.windows.add(d.core, n, d.core.stats().clock));
+
+    await Promise.all([
+      this.sinks.influx && lines.length ? this.sinks.influx.writeAll(lines) : undefined,
+      this.sinks.alerts && produced.length ? this.sinks.alerts(produced) : undefined,
+      this.sinks.deadLetters && dead.length ? this.sinks.deadLetters(dead) : undefined,
+    ]);
+    this.totals.batches++;
+    this.totals.deadLettered += dead.length;
+    this.totals.alertsProduced += this.sinks.alerts ? produced.length : 0;
+    this.totals.pointsWritten += this.sinks.influx ? lines.length : 0;
+    this.totals.lastBatchMs = performance.now() - t0;
+  }
+
+  /** Store what is still open (device windows); alerts stay open across restarts. */
+  async flush(): Promise<void> {
+    if (this.windows && this.sinks.influx) {
+      const lines = this.windows.drain();
+      await this.sinks.influx.writeAll(lines);
+      this.totals.pointsWritten += lines.length;
+    }
+  }
+}
