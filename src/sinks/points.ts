@@ -32,15 +32,18 @@ export function verdictLine(a: Alert, severityTag: string, verdict: string, note
 
 /**
  * Per-device, per-window aggregates of the verdicts (max score, events), kept in typed
- * arrays indexed by table slot. A window is emitted once the device moves to a later
- * window, or once the fleet clock is two windows past it (a device gone quiet). Open
- * windows are queued in opening order as (slot, window) entries; an entry whose slot
- * has moved on is stale and skipped.
+ * arrays indexed by table slot. A window is written once the device moves to a later
+ * window, or once the fleet clock is two windows past it (a device gone quiet). A window
+ * that receives events after it was written (partitions consumed unevenly) is written
+ * again, whole, over the same point. Pending windows are queued as (slot, window)
+ * entries in order; an entry whose slot has moved on is stale and skipped.
  */
 export class DeviceScoreWindows {
   private readonly start: Float64Array;
   private readonly max: Float64Array;
   private readonly events: Uint32Array;
+  /** 1 while the slot's window has events not yet written. */
+  private readonly dirty: Uint8Array;
   private readonly ids: string[];
   private readonly qSlot: Int32Array;
   private readonly qStart: Float64Array;
@@ -54,6 +57,7 @@ export class DeviceScoreWindows {
     this.start = new Float64Array(slots).fill(-1);
     this.max = new Float64Array(slots);
     this.events = new Uint32Array(slots);
+    this.dirty = new Uint8Array(slots);
     this.ids = new Array(slots);
     this.qSlot = new Int32Array(4 * slots);
     this.qStart = new Float64Array(4 * slots);
@@ -70,45 +74,45 @@ export class DeviceScoreWindows {
       const w = Math.floor(v.getFloat64(at + V.ARRIVAL, true) / this.windowMs) * this.windowMs;
       const score = v.getFloat64(at + V.SCORE, true);
       if (this.start[slot] !== w) {
-        if (this.start[slot] >= 0) out.push(this.line(slot));
+        if (this.dirty[slot]) out.push(this.line(slot));
         this.start[slot] = w;
         this.max[slot] = score;
         this.events[slot] = 1;
         this.ids[slot] = core.deviceId(slot);
-        if (this.size === this.qSlot.length) this.pop(out);
-        const i = (this.head + this.size) % this.qSlot.length;
-        this.qSlot[i] = slot;
-        this.qStart[i] = w;
-        this.size++;
       } else {
         if (score > this.max[slot]) this.max[slot] = score;
         this.events[slot]++;
+        if (this.dirty[slot]) continue; // already queued
       }
+      this.dirty[slot] = 1;
+      if (this.size === this.qSlot.length) this.pop(out);
+      const i = (this.head + this.size) % this.qSlot.length;
+      this.qSlot[i] = slot;
+      this.qStart[i] = w;
+      this.size++;
     }
     while (this.size > 0 && this.qStart[this.head] + 2 * this.windowMs <= clock) this.pop(out);
     return out;
   }
 
-  /** Every open window (shutdown). */
+  /** Every window with unwritten events (shutdown). */
   drain(): string[] {
     const out: string[] = [];
     while (this.size > 0) this.pop(out);
     return out;
   }
 
-  /** Drop the front entry; emit its window if it is still the slot's open one. */
+  /** Drop the front entry; write its window if it is the slot's and has news. */
   private pop(out: string[]): void {
     const slot = this.qSlot[this.head];
     const w = this.qStart[this.head];
     this.head = (this.head + 1) % this.qSlot.length;
     this.size--;
-    if (this.start[slot] === w) {
-      out.push(this.line(slot));
-      this.start[slot] = -1;
-    }
+    if (this.start[slot] === w && this.dirty[slot]) out.push(this.line(slot));
   }
 
   private line(slot: number): string {
+    this.dirty[slot] = 0;
     return `device_score,device=${escapeTag(this.ids[slot])} score_max=${floatField(this.max[slot])},events=${intField(this.events[slot])} ${this.start[slot]}`;
   }
 }
