@@ -36,6 +36,8 @@ export interface RunConfig {
   influx?: InfluxConfig;
   engine: 'wasm' | 'reference';
   capacity: number;
+  /** A progress line in the log this often (ms). */
+  reportIntervalMs: number;
   /** Embedded fleet (no Kafka): size, hours, speed. */
   fleet: { devices: number; hours: number; seed: string; speed: number };
 }
@@ -63,6 +65,7 @@ export const SETTINGS = {
   INFLUX_USERNAME: 'influx-username',
   INFLUX_PASSWORD: 'influx-password',
   INFLUX_WINDOW_MS: 'influx-window-ms',
+  REPORT_INTERVAL_MS: 'report-interval-ms',
   ENGINE: 'engine',
   CAPACITY: 'capacity',
   FLEET_DEVICES: 'fleet-devices',
@@ -217,6 +220,7 @@ export function resolveConfig(s: Partial<Record<SettingName, string>>): RunConfi
     influx,
     engine: choice('ENGINE', ['wasm', 'reference'] as const, 'wasm'),
     capacity: int('CAPACITY', 65536, 8, 1 << 23),
+    reportIntervalMs: int('REPORT_INTERVAL_MS', 10_000, 100, 86_400_000),
     fleet: {
       devices: int('FLEET_DEVICES', 1000, 1, 1_000_000),
       hours: num('FLEET_HOURS', 8, 0.01),

@@ -41,6 +41,7 @@ Every setting is a flag, an environment variable, or a key of a JSON --config fi
   --influx-username INFLUX_USERNAME, --influx-password INFLUX_PASSWORD                (v1)
   --influx-window-ms INFLUX_WINDOW_MS   device_score window (default 10000)
   --engine ENGINE (wasm|reference), --capacity CAPACITY (devices tracked, default 65536)
+  --report-interval-ms REPORT_INTERVAL_MS   a progress line this often (default 10000)
   --fleet-devices, --fleet-hours, --fleet-seed, --fleet-speed   the embedded fleet
   --config <file.json>
   -h, --help`;
@@ -102,8 +103,8 @@ export async function runMain(config: RunConfig, log = stderrLog()): Promise<num
       log.info(`consuming ${config.kafka.topic} as group ${config.kafka.groupId} from ${config.kafka.brokers.join(',')}`);
       const report = setInterval(() => {
         const t = pipeline.detector.totals();
-        log.info(`${t.messages} messages, ${sumCounts(t.bad)} bad, ${t.devices} devices, alerts: ${formatCounts(t.alerts)}${influx?.degraded ? ' [InfluxDB degraded]' : ''}`);
-      }, 10_000);
+        log.info(`${t.messages} messages, ${sumCounts(t.bad)} bad, ${t.devices} devices, ${t.evictions} evicted, alerts: ${formatCounts(t.alerts)}${influx?.degraded ? ' [InfluxDB degraded]' : ''}`);
+      }, config.reportIntervalMs);
       report.unref();
       await done;
       clearInterval(report);
@@ -125,7 +126,7 @@ export async function runMain(config: RunConfig, log = stderrLog()): Promise<num
   }
   const t = pipeline.detector.totals();
   log.info(
-    `done: ${t.events} events, ${sumCounts(t.bad)} bad (${formatCounts(t.bad)}), ${t.devices} devices, ` +
+    `done: ${t.events} events, ${sumCounts(t.bad)} bad (${formatCounts(t.bad)}), ${t.devices} devices, ${t.evictions} evicted, ` +
       `${sumCounts(t.alerts)} alerts (${formatCounts(t.alerts)}), ${pipeline.totals.deadLettered} dead-lettered, ${pipeline.totals.pointsWritten} points written`,
   );
   return code;
