@@ -1,6 +1,7 @@
 // `edge-sentinel start` (what `npm start` runs): the embedded default. A simulated fleet
 // with attacks is replayed in accelerated time through the detector, printing alerts as
-// they are raised and a live summary — the whole product without Kafka or InfluxDB.
+// they are raised and a live summary, while the API and dashboard serve them — the whole
+// product without Kafka or InfluxDB.
 
 import { setTimeout as sleep } from 'node:timers/promises';
 import { ENGINES } from '../core';
@@ -8,7 +9,13 @@ import { DEFAULT_PARAMS } from '../core/params';
 import { Detector, formatCounts, sumCounts } from '../detector';
 import { createFleet } from '../ingest/simulator';
 import type { Alert } from '../alerts/alert';
-import { choiceFlag, intFlag, numFlag, parseFlags, runCommand } from './args';
+import { AlertStore, fanOut } from '../alerts/store';
+import { Health } from '../health';
+import { Metrics } from '../metrics';
+import { DeviceHistory } from '../api/history';
+import { apiOptionsFromEnv, DEFAULT_API_OPTIONS, resolveApiOptions } from '../api/options';
+import { ApiServer, createApiServer } from '../api/server';
+import { choiceFlag, intFlag, numFlag, parseFlags, runCommand, UsageError } from './args';
 
 export const START_HELP = `Usage: edge-sentinel start [options]
 
@@ -23,7 +30,16 @@ Options:
   --speed <x|max>   simulated seconds per real second            (default: 600)
   --engine <wasm|reference>                                      (default: wasm)
   --min-severity <low|medium|high>  alerts to print              (default: medium)
-  -h, --help        this text`;
+  --api-host <host> where the API and dashboard listen           (default: API_HOST or ${DEFAULT_API_OPTIONS.host})
+  --api-port <port> their port, 0 for any free one               (default: API_PORT or ${DEFAULT_API_OPTIONS.port})
+  --api-keys-file <file>  API keys, one per line ("label:key" or "key"; also API_KEYS_FILE)
+  --no-api          do not serve the API
+  --keep-running    keep serving the API after the fleet has ended, until Ctrl-C
+  -h, --help        this text
+
+Environment: API_KEYS (comma list of keys, "label:key" or "key") makes /api/* need
+"X-API-Key: <key>" or "Authorization: Bearer <key>"; without keys the API only listens
+on a loopback address. API_RATE_LIMIT (requests per key per minute), LOG_LEVEL.`;
 
 const SEV_RANK = { low: 0, medium: 1, high: 2 } as const;
 
@@ -41,6 +57,11 @@ export async function startCommand(argv: string[]): Promise<number> {
       speed: { type: 'string' },
       engine: { type: 'string' },
       'min-severity': { type: 'string' },
+      'api-host': { type: 'string' },
+      'api-port': { type: 'string' },
+      'api-keys-file': { type: 'string' },
+      'no-api': { type: 'boolean' },
+      'keep-running': { type: 'boolean' },
     });
     if (values.help) {
       process.stdout.write(START_HELP + '\n');
@@ -52,6 +73,22 @@ export async function startCommand(argv: string[]): Promise<number> {
     const speed = values.speed === 'max' ? Infinity : numFlag('speed', values.speed, 600, 1);
     const engine = choiceFlag('engine', values.engine, ENGINES, 'wasm');
     const minSeverity = choiceFlag('min-severity', values['min-severity'], ['low', 'medium', 'high'] as const, 'medium');
+    const serveApi = !values['no-api'];
+    const keepRunning = values['keep-running'] === true;
+    if (keepRunning && !serveApi) throw new UsageError('--keep-running keeps the API up: it cannot go with --no-api');
+    const apiPort = values['api-port'] === undefined ? undefined : intFlag('api-port', values['api-port'], 0, 0, 65535);
+    // settings errors (keys file, non-loopback without keys) before anything starts
+    const apiOptions = serveApi
+      ? resolveApiOptions(
+          apiOptionsFromEnv(process.env, {
+          ...(values['api-host'] !== undefined && { host: values['api-host'] }),
+          ...(apiPort !== undefined && { port: apiPort }),
+          keysFile: values['api-keys-file'],
+          logLevel: process.env.LOG_LEVEL ?? 'warn',
+            logStream: process.stderr,
+          }),
+        )
+      : undefined;
 
     const fleet = createFleet({ devices, hours, seed });
     const out = process.stdout;
@@ -59,15 +96,36 @@ export async function startCommand(argv: string[]): Promise<number> {
       `edge-sentinel: scoring a simulated fleet of ${devices} devices over ${hours} h (seed ${seed}), ` +
         `${speed === Infinity ? 'as fast as possible' : `${speed}× real time`}, ${engine} core. Ctrl-C stops.\n`,
     );
+    const store = new AlertStore();
+    const history = new DeviceHistory();
     const detector = new Detector({
       engine,
       params: { capacity: Math.max(DEFAULT_PARAMS.capacity, devices * 2) },
       policy: {},
       originOf: (line) => ({ file: 'simulated-fleet', line }),
-      onAlert: (e) => {
+      onAlert: fanOut(store.listener, history.listener, (e) => {
         if (e.type === 'raised' && SEV_RANK[e.alert.severity] >= SEV_RANK[minSeverity]) out.write(formatAlertLine(e.alert) + '\n');
-      },
+      }),
+      onBatch: (core, n) => history.record(core, n),
     });
+    store.attach(detector.policy);
+    const metrics = new Metrics().track(detector);
+    const health = new Health();
+    health.register('fleet', 'ok', 'replaying the simulated fleet');
+    let server: ApiServer | undefined;
+    if (apiOptions) {
+      server = createApiServer({ detector, store, metrics, health, history, options: apiOptions });
+      let url: string;
+      try {
+        url = await server.listen();
+      } catch (err) {
+        const e = err as NodeJS.ErrnoException;
+        const where = `${server.options.host}:${server.options.port}`;
+        if (e.code === 'EADDRINUSE') throw new Error(`cannot serve the API on ${where}: the port is in use (choose another with --api-port or API_PORT, or --no-api)`);
+        throw new Error(`cannot serve the API on ${where}: ${e.message}`);
+      }
+      out.write(`edge-sentinel: dashboard on ${url}/  ·  API ${url}/api/alerts  ·  OpenAPI ${url}/docs  ·  metrics ${url}/metrics\n`);
+    }
 
     let stopping = false;
     const onSignal = () => {
@@ -94,7 +152,8 @@ export async function startCommand(argv: string[]): Promise<number> {
           added++;
           next = fleet.next();
         }
-        detector.flush();
+        const b0 = performance.now();
+        if (detector.flush() > 0) metrics.observeBatch((performance.now() - b0) / 1000);
         const now = performance.now();
         if (now - lastReport >= 3000) {
           const t = detector.totals();
@@ -114,17 +173,26 @@ export async function startCommand(argv: string[]): Promise<number> {
           await sleep(0); // let signals and output through
         }
       }
+      detector.finish();
+      const t = detector.totals();
+      const seconds = (performance.now() - wall0) / 1000;
+      out.write(
+        `edge-sentinel: ${stopping ? 'stopped' : 'done'} after ${seconds.toFixed(1)} s: ${t.events.toLocaleString('en')} events from ${t.devices} devices, ` +
+          `${sumCounts(t.bad)} bad, ${sumCounts(t.alerts)} alerts (${formatCounts(t.alerts)})\n`,
+      );
+      health.degraded('fleet', 'the simulated fleet has ended: no new telemetry');
+      if (server && keepRunning && !stopping) {
+        out.write('edge-sentinel: the fleet has ended; still serving the API and dashboard. Ctrl-C stops.\n');
+        await new Promise<void>((resolve) => {
+          process.once('SIGINT', resolve);
+          process.once('SIGTERM', resolve);
+        });
+      }
     } finally {
       process.off('SIGINT', onSignal);
       process.off('SIGTERM', onSignal);
+      await server?.close();
     }
-    detector.finish();
-    const t = detector.totals();
-    const seconds = (performance.now() - wall0) / 1000;
-    out.write(
-      `edge-sentinel: ${stopping ? 'stopped' : 'done'} after ${seconds.toFixed(1)} s: ${t.events.toLocaleString('en')} events from ${t.devices} devices, ` +
-        `${sumCounts(t.bad)} bad, ${sumCounts(t.alerts)} alerts (${formatCounts(t.alerts)})\n`,
-    );
     return 0;
   });
 }
