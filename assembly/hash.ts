@@ -1,0 +1,144 @@
+// 64-bit hashes of byte ranges in linear memory (message bytes or scratch), the twin of
+// src/core/reference/hash.ts (same numbers, bit for bit). A hash is two 32-bit halves:
+// lo = MurmurHash3_x86_32(bytes, 0x9747b28c), hi = MurmurHash3_x86_32(bytes, 0x5bd1e995),
+// computed in one pass over little-endian 4-byte words (the block mixing is shared by both
+// seeds). 0:0 marks an empty table slot, so it is never returned: lo becomes 1 instead.
+// MurmurHash3 is Austin Appleby's (public domain). Nothing here allocates.
+
+@inline const SEED_LO: u32 = 0x9747b28c;
+@inline const SEED_HI: u32 = 0x5bd1e995;
+@inline const C1: u32 = 0xcc9e2d51;
+@inline const C2: u32 = 0x1b873593;
+
+@inline function fmix(h: u32): u32 {
+  h ^= h >>> 16;
+  h *= 0x85ebca6b;
+  h ^= h >>> 13;
+  h *= 0xc2b2ae35;
+  h ^= h >>> 16;
+  return h;
+}
+
+/** hash64 of `len` bytes at `ptr`: (hi << 32) | lo, never 0. */
+export function hash64(ptr: usize, len: u32): u64 {
+  let h1 = SEED_LO;
+  let h2 = SEED_HI;
+  let p = ptr;
+  const end = ptr + (<usize>(len & ~3));
+  while (p < end) {
+    let k = load<u32>(p);
+    k *= C1;
+    k = rotl<u32>(k, 15);
+    k *= C2;
+    h1 ^= k;
+    h1 = rotl<u32>(h1, 13);
+    h1 = h1 * 5 + 0xe6546b64;
+    h2 ^= k;
+    h2 = rotl<u32>(h2, 13);
+    h2 = h2 * 5 + 0xe6546b64;
+    p += 4;
+  }
+  const rem = len & 3;
+  if (rem != 0) {
+    let k = <u32>load<u8>(p);
+    if (rem >= 2) k |= <u32>load<u8>(p + 1) << 8;
+    if (rem == 3) k |= <u32>load<u8>(p + 2) << 16;
+    k *= C1;
+    k = rotl<u32>(k, 15);
+    k *= C2;
+    h1 ^= k;
+    h2 ^= k;
+  }
+  h1 = fmix(h1 ^ len);
+  h2 = fmix(h2 ^ len);
+  if ((h1 | h2) == 0) h1 = 1;
+  return (<u64>h2 << 32) | <u64>h1;
+}
+
+/** hash64 of the bytes in [start, end) of any memory (message, scratch): the same function by range. */
+@inline export function hashRange(start: usize, end: usize): u64 {
+  return hash64(start, <u32>(end - start));
+}
+
+/** Upper 32 bits of a hash64 / sourceCode result. */
+@inline export function hashHi(h: u64): u32 {
+  return <u32>(h >>> 32);
+}
+/** Lower 32 bits of a hash64 / sourceCode result. */
+@inline export function hashLo(h: u64): u32 {
+  return <u32>h;
+}
+
+/**
+ * The IPv4 code of [p, end) (see sourceCode), or 0 when it is not a strict dotted quad
+ * with an optional port. Straight-line digit handling, locals only.
+ */
+function ipv4(p: usize, end: usize): u64 {
+  let addr: u32 = 0;
+  for (let part = 0; part < 4; part++) {
+    if (part != 0) {
+      if (p >= end || load<u8>(p) != 0x2e) return 0;
+      p++;
+    }
+    if (p >= end) return 0;
+    let v = <u32>load<u8>(p) - 0x30;
+    if (v > 9) return 0;
+    p++;
+    if (p < end) {
+      let d = <u32>load<u8>(p) - 0x30;
+      if (d <= 9) {
+        v = v * 10 + d;
+        p++;
+        if (p < end) {
+          d = <u32>load<u8>(p) - 0x30;
+          if (d <= 9) {
+            v = v * 10 + d;
+            p++;
+          }
+        }
+      }
+    }
+    if (v > 255) return 0;
+    addr = (addr << 8) | v;
+  }
+  let hi: u32 = 0x80000000;
+  if (p < end) {
+    if (load<u8>(p) != 0x3a) return 0;
+    p++;
+    const n = <u32>(end - p);
+    if (n < 1 || n > 5) return 0;
+    let port: u32 = 0;
+    while (p < end) {
+      const d = <u32>load<u8>(p) - 0x30;
+      if (d > 9) return 0;
+      port = port * 10 + d;
+      p++;
+    }
+    if (port > 65535) return 0;
+    hi |= 0x10000 | port;
+  }
+  return (<u64>hi << 32) | <u64>addr;
+}
+
+/**
+ * The code of a `source` string's decoded UTF-8 bytes. A strict IPv4 dotted quad `a.b.c.d`
+ * (1-3 digits each, <= 255), optionally followed by `:port` (1-5 digits, <= 65535), is
+ * encoded so that the previous address can be shown and /24 networks compared:
+ *   hi = 0x80000000 | (port present ? 0x10000 : 0) | port,  lo = a<<24 | b<<16 | c<<8 | d.
+ * Anything else is hash64 with the top bit of hi cleared (lo = 1 if both halves are 0).
+ */
+export function sourceCode(ptr: usize, len: u32): u64 {
+  if (len >= 7 && len <= 21) {
+    const code = ipv4(ptr, ptr + <usize>len);
+    if (code != 0) return code;
+  }
+  let h = hash64(ptr, len) & 0x7fffffff_ffffffff;
+  if (h == 0) h = 1;
+  return h;
+}
+
+/** The 32-bit hash of a metric name: the lo half of hash64, never 0. */
+export function metricNameHash(ptr: usize, len: u32): u32 {
+  const lo = <u32>hash64(ptr, len);
+  return lo == 0 ? 1 : lo;
+}
