@@ -8,6 +8,7 @@ import type { AlertEvent } from './alerts/policy';
 import { toOcsf } from './alerts/ocsf';
 import { BAD_REASONS, SWEEP_MESSAGE, V } from './core/layout';
 import { Detector } from './detector';
+import type { Core } from './core/core';
 import type { RunConfig } from './config';
 import { alertLine, DeviceScoreWindows } from './sinks/points';
 import type { InfluxSink } from './sinks/influx';
@@ -55,6 +56,10 @@ export class Pipeline {
   readonly totals: PipelineTotals = { batches: 0, deadLettered: 0, alertsProduced: 0, pointsWritten: 0, lastBatchMs: 0 };
   /** Every alert event, for the API and logs. */
   onAlert?: (e: AlertEvent) => void;
+  /** After a chunk was scored, with the core holding its verdicts (device history). */
+  onScored?: (core: Core, verdicts: number) => void;
+  /** After a chunk's results were acknowledged by every sink (latency measurements). */
+  onStored?: (chunk: InMessage[], alerts: Alert[]) => void;
 
   constructor(
     config: RunConfig,
@@ -70,12 +75,21 @@ export class Pipeline {
     if (sinks.influx && config.influx) this.windows = new DeviceScoreWindows(this.detector.core.stats().slots, config.influx.windowMs);
   }
 
+  /** The severity tag an alert's points carry (its severity when raised). */
+  severityTagOf(alert: Alert): string {
+    return this.severityTags.get(alert.id) ?? alert.severity;
+  }
+
   get maxChunk(): number {
     return this.detector.core.maxBatch;
   }
 
   private alertEvent(e: AlertEvent): void {
-    if (e.type === 'raised') this.severityTags.set(e.alert.id, e.alert.severity);
+    if (e.type === 'raised') {
+      this.severityTags.set(e.alert.id, e.alert.severity);
+      // kept after close too (a verdict may come later), bounded
+      if (this.severityTags.size > 100_000) this.severityTags.delete(this.severityTags.keys().next().value as string);
+    }
     this.touched.set(e.alert.id, { alert: e.alert, type: e.type === 'closed' && this.touched.get(e.alert.id)?.type === 'raised' ? 'raised' : e.type });
     this.onAlert?.(e);
   }
@@ -90,6 +104,7 @@ export class Pipeline {
     }
     const n = d.core.score();
     d.policy.apply(d.core, n, (i) => messages[i].origin);
+    this.onScored?.(d.core, n);
 
     const dead: OutMessage[] = [];
     const v = d.core.verdicts;
@@ -112,11 +127,12 @@ export class Pipeline {
 
     const lines: string[] = [];
     const produced: OutMessage[] = [];
+    const stored: Alert[] = [];
     for (const { alert, type } of this.touched.values()) {
+      stored.push(alert);
       const tag = this.severityTags.get(alert.id) ?? alert.severity;
       lines.push(alertLine(alert, tag, alert.origin.offset));
       produced.push({ key: alert.deviceId, value: JSON.stringify(toOcsf(alert, type, VERSION)) });
-      if (type === 'closed') this.severityTags.delete(alert.id);
     }
     this.touched.clear();
     if (this.windows) lines.push(...this.windows.add(d.core, n, d.core.stats().clock));
@@ -131,6 +147,7 @@ export class Pipeline {
     this.totals.alertsProduced += this.sinks.alerts ? produced.length : 0;
     this.totals.pointsWritten += this.sinks.influx ? lines.length : 0;
     this.totals.lastBatchMs = performance.now() - t0;
+    this.onStored?.(messages, stored);
   }
 
   /** Store what is still open (device windows); alerts stay open across restarts. */

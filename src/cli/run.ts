@@ -13,6 +13,13 @@ import { createWriter, InfluxSink } from '../sinks/influx';
 import { formatCounts, sumCounts } from '../detector';
 import { parseFlags, runCommand } from './args';
 import { formatAlertLine } from './start';
+import { AlertStore, fanOut } from '../alerts/store';
+import { Health } from '../health';
+import { Metrics } from '../metrics';
+import { DeviceHistory } from '../api/history';
+import { apiOptionsFromEnv, resolveApiOptions } from '../api/options';
+import { ApiServer, createApiServer } from '../api/server';
+import { verdictLine } from '../sinks/points';
 
 const flagOptions = Object.fromEntries(Object.values(SETTINGS).map((f) => [f, { type: 'string' as const }]));
 
@@ -44,22 +51,34 @@ Every setting is a flag, an environment variable, or a key of a JSON --config fi
   --report-interval-ms REPORT_INTERVAL_MS   a progress line this often (default 10000)
   --fleet-devices, --fleet-hours, --fleet-seed, --fleet-speed   the embedded fleet
   --config <file.json>
-  -h, --help`;
+  -h, --help
+
+The API and dashboard are served on API_HOST:API_PORT (default 127.0.0.1:8080; API_KEYS,
+API_KEYS_FILE, API_RATE_LIMIT as for \`start\`); API_ENABLED=false turns them off.`;
 
 const SHUTDOWN_MS = 10_000;
 
-export async function runMain(config: RunConfig, log = stderrLog()): Promise<number> {
+export async function runMain(config: RunConfig, log = stderrLog(), env: NodeJS.ProcessEnv = process.env): Promise<number> {
   log.info(`edge-sentinel run: ${JSON.stringify(redactConfig(config))}`);
+  const apiOptions = env.API_ENABLED === 'false' ? undefined : resolveApiOptions(apiOptionsFromEnv(env));
   let influx: InfluxSink | undefined;
   let source: KafkaSource | undefined;
   const sinks: Sinks = {};
+  const health = new Health();
+  const metrics = new Metrics();
   if (config.influx) {
+    health.register('influx', 'ok', null);
     influx = new InfluxSink(createWriter(config.influx), {
       onRetry: (err, attempt, delay) => {
+        metrics.influxWriteErrors.inc({ measurement: 'batch' });
+        health.set('influx', 'degraded', `writes failing: ${(err as Error).message}`);
         if (attempt === 1) log.warn(`InfluxDB write failed (${(err as Error).message}): degraded, consumption paused, retrying with backoff`);
         else if (attempt % 10 === 0) log.warn(`InfluxDB still failing after ${attempt} attempts; next in ${Math.round(delay)} ms`);
       },
-      onRecovered: (n) => log.info(`InfluxDB writes recovered after ${n} failed attempts; consumption resumed`),
+      onRecovered: (n) => {
+        health.set('influx', 'ok');
+        log.info(`InfluxDB writes recovered after ${n} failed attempts; consumption resumed`);
+      },
       onWait: () => source?.heartbeat() ?? Promise.resolve(),
     });
     sinks.influx = influx;
@@ -69,9 +88,25 @@ export async function runMain(config: RunConfig, log = stderrLog()): Promise<num
   }
 
   const pipeline = new Pipeline(config, sinks);
-  pipeline.onAlert = (e) => {
+  const store = new AlertStore();
+  const history = new DeviceHistory();
+  pipeline.onAlert = fanOut(store.listener, history.listener, (e) => {
     if (e.type === 'raised') log.info(`alert ${formatAlertLine(e.alert)}`);
-  };
+  });
+  pipeline.onScored = (core, n) => history.record(core, n);
+  store.attach(pipeline.detector.policy);
+  metrics.track(pipeline.detector);
+  if (influx) {
+    const sink = influx;
+    // analyst verdicts are stored with their alert (same point identity)
+    store.addSink({ onVerdict: (alert, verdict) => sink.writeAll([verdictLine(alert, pipeline.severityTagOf(alert), verdict.verdict, verdict.note ?? undefined)]) });
+  }
+  let server: ApiServer | undefined;
+  if (apiOptions) {
+    server = createApiServer({ detector: pipeline.detector, store, metrics, health, history, options: apiOptions });
+    const url = await server.listen();
+    log.info(`API on ${url}/api/alerts, dashboard on ${url}/, metrics on ${url}/metrics`);
+  }
 
   let stopping = false;
   let stopped: () => void = () => undefined;
@@ -99,7 +134,11 @@ export async function runMain(config: RunConfig, log = stderrLog()): Promise<num
       source = new KafkaSource(kafka, config.kafka, pipeline, log);
       sinks.alerts = source.alertSink;
       sinks.deadLetters = source.deadLetterSink;
+      health.register('kafka', 'down', 'connecting');
+      source.onLag = (topic, partition, lag) => metrics.consumerLag.set({ topic, partition: String(partition) }, lag);
+      source.onCrash = (reason) => health.set('kafka', 'down', reason);
       await source.start();
+      health.set('kafka', 'ok');
       log.info(`consuming ${config.kafka.topic} as group ${config.kafka.groupId} from ${config.kafka.brokers.join(',')}`);
       const report = setInterval(() => {
         const t = pipeline.detector.totals();
@@ -110,6 +149,7 @@ export async function runMain(config: RunConfig, log = stderrLog()): Promise<num
       clearInterval(report);
       await source.stop();
     } else {
+      health.register('fleet', 'ok', null);
       log.info(`KAFKA_BROKERS not set: scoring the embedded simulated fleet (${config.fleet.devices} devices, ${config.fleet.hours} h)`);
       await runFleet(config, pipeline, () => stopping);
     }
@@ -119,6 +159,7 @@ export async function runMain(config: RunConfig, log = stderrLog()): Promise<num
     log.error(`stopped on error: ${(e as Error).message}`);
     code = 1;
   } finally {
+    await server?.close();
     await source?.disconnect();
     await influx?.close();
     process.off('SIGTERM', onTerm);

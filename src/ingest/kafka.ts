@@ -35,10 +35,16 @@ export class KafkaSource {
   readonly consumer: Consumer;
   readonly producer: Producer;
   private running = false;
+  private stopping = false;
+  private inFlight: Promise<void> | undefined;
   connected = false;
   /** Highest offset seen minus committed, per partition (consumer lag estimate). */
   readonly lag = new Map<number, number>();
   committed = 0;
+  /** Lag after each committed chunk (for the metrics). */
+  onLag?: (topic: string, partition: number, lag: number) => void;
+  /** The consumer crashed (kafkajs gave up retrying). */
+  onCrash?: (reason: string) => void;
   private currentHeartbeat: (() => Promise<void>) | undefined;
 
   constructor(
@@ -66,7 +72,10 @@ export class KafkaSource {
   async start(): Promise<void> {
     await this.producer.connect();
     await this.consumer.connect();
-    this.consumer.on(this.consumer.events.CRASH, (e) => this.log.error(`kafka consumer crashed: ${e.payload.error.message}`));
+    this.consumer.on(this.consumer.events.CRASH, (e) => {
+      this.log.error(`kafka consumer crashed: ${e.payload.error.message}`);
+      this.onCrash?.(e.payload.error.message);
+    });
     await this.consumer.subscribe({ topic: this.c.topic, fromBeginning: this.c.fromBeginning });
     this.connected = true;
     this.running = true;
@@ -78,12 +87,17 @@ export class KafkaSource {
     });
   }
 
-  private async eachBatch({ batch, resolveOffset, heartbeat, isRunning, isStale }: EachBatchPayload): Promise<void> {
+  private async eachBatch(payload: EachBatchPayload): Promise<void> {
+    this.inFlight = this.consume(payload);
+    await this.inFlight;
+  }
+
+  private async consume({ batch, resolveOffset, heartbeat, isRunning, isStale }: EachBatchPayload): Promise<void> {
     const { topic, partition } = batch;
     this.currentHeartbeat = heartbeat;
     const chunkSize = this.pipeline.maxChunk;
     for (let start = 0; start < batch.messages.length; start += chunkSize) {
-      if (!isRunning() || isStale()) return;
+      if (this.stopping || !isRunning() || isStale()) return;
       const slice = batch.messages.slice(start, start + chunkSize);
       const chunk: InMessage[] = slice.map((m) => ({
         value: m.value ?? Buffer.alloc(0),
@@ -96,7 +110,9 @@ export class KafkaSource {
       resolveOffset(last);
       await this.consumer.commitOffsets([{ topic, partition, offset: (BigInt(last) + 1n).toString() }]);
       this.committed += slice.length;
-      this.lag.set(partition, Number(BigInt(batch.highWatermark) - BigInt(last) - 1n));
+      const lag = Number(BigInt(batch.highWatermark) - BigInt(last) - 1n);
+      this.lag.set(partition, lag);
+      this.onLag?.(topic, partition, lag);
       await heartbeat();
     }
   }
@@ -106,10 +122,16 @@ export class KafkaSource {
     await this.currentHeartbeat?.().catch(() => undefined);
   };
 
-  /** Stop fetching; the batch in flight finishes (stored and committed) first. */
+  /**
+   * Stop: the chunk in flight finishes (stored and committed) while the consumer is
+   * still a group member — a commit racing the group leave was seen to be lost — and
+   * only then does the consumer stop fetching and leave.
+   */
   async stop(): Promise<void> {
     if (!this.running) return;
     this.running = false;
+    this.stopping = true;
+    await this.inFlight?.catch(() => undefined);
     await this.consumer.stop();
   }
 

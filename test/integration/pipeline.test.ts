@@ -108,11 +108,20 @@ describe('live pipeline: Kafka (mock cluster) → detector → InfluxDB 1.x + al
       INFLUX_URL: influx.url,
       INFLUX_API: 'v1',
       INFLUX_DB: 'sentinel',
+      API_PORT: '0',
     });
     try {
       await detector.waitFor(/consuming telemetry as group edge-sentinel/, 30_000);
       const produced = await produceFleet(kafka, 'telemetry', 60, 6, 'it-e2e', 397);
       await eventually(async () => (await committedTotal(kafka, 'edge-sentinel', 'telemetry')) === produced.messages, 120_000, 'offsets committed to the end');
+
+      // the SOC API serves what the live detector raised, and reports ready
+      const api = /API on (http:\/\/[^/]+)\/api\/alerts/.exec(await detector.waitFor(/API on http/))![1];
+      const listed = (await (await fetch(`${api}/api/alerts?limit=1000`)).json()) as { alerts: { deviceId: string }[] };
+      assert.ok(listed.alerts.length > 0, 'alerts served over HTTP');
+      const ready = await fetch(`${api}/readyz`);
+      assert.equal(ready.status, 200, await ready.text());
+      assert.match(await (await fetch(`${api}/metrics`)).text(), /edge_sentinel_consumer_lag_messages\{topic="telemetry",partition="\d"\} 0/);
 
       detector.child.kill('SIGTERM');
       const t0 = Date.now();
