@@ -941,6 +941,13 @@ let arrVal: f64 = 0;
 let mState: u32 = 0;
 let mCount: u32 = 0;
 let mExtra: u32 = 0;
+/**
+ * Metric slots of the record that may hold non-zero bytes. A successful parse clears the
+ * slots past METRIC_COUNT that earlier parses wrote (all eight the first time), so they
+ * read as zeros without rewriting all eight every time. This assumes one `out` record (as
+ * in index.ts); a caller alternating records gets unspecified bytes past METRIC_COUNT.
+ */
+let mDirty: u32 = MAX_METRICS;
 
 /** The span (offset from base, length) of the contents of the string [q, end) (quotes included). */
 @inline function span(q: usize, end: usize, base: usize): u64 {
@@ -1097,6 +1104,7 @@ function metricsObject(p: usize, e: usize, base: usize, out: usize): usize {
           store<f64>(out + P.METRIC_VALUE + (<usize>i << 3), v);
           store<u64>(out + P.METRIC_SPAN + (<usize>i << 3), nameSpan);
           mCount++;
+          if (mCount > mDirty) mDirty = mCount;
         } else {
           mExtra++;
         }
@@ -1370,11 +1378,13 @@ function parseTop(ptr: usize, e: usize, out: usize): u32 {
   const n = mState == OK ? mCount : 0;
   store<u32>(out + P.METRIC_COUNT, n);
   store<u32>(out + P.METRIC_EXTRA, mState == OK ? mExtra : 0);
-  for (let i = n; i < MAX_METRICS; i++) {
+  // metric slots past n: zero those written since they were last cleared (usually none)
+  for (let i = n; i < mDirty; i++) {
     store<u32>(out + P.METRIC_HASH + (<usize>i << 2), 0);
     store<f64>(out + P.METRIC_VALUE + (<usize>i << 3), 0);
     store<u64>(out + P.METRIC_SPAN + (<usize>i << 3), 0);
   }
+  mDirty = n;
   return 0;
 }
 
