@@ -77,9 +77,16 @@ export function initState(n: u32): void {
   credEvictions = 0;
 }
 
-/** First slot of the key's bucket: multiply-shift of the low half by the bucket count. */
-@inline function bucketBase(key: u64): u32 {
-  return <u32>(((key & 0xffffffff) * <u64>(slots / BUCKET)) >> 32) * BUCKET;
+/** First slot of the bucket of a 32-bit hash half: multiply-shift by the bucket count. */
+@inline function bucketOf(h: u32): u32 {
+  return <u32>((<u64>h * <u64>(slots / BUCKET)) >> 32) * BUCKET;
+}
+
+/** A device's second bucket (from the other hash half; never the first one). */
+@inline function altBucketOf(key: u64, a: u32): u32 {
+  let b = bucketOf(<u32>(key >> 32));
+  if (b == a) b = a + BUCKET == slots ? 0 : a + BUCKET;
+  return b;
 }
 
 @inline export function recordOf(slot: u32): usize {
@@ -90,38 +97,57 @@ export function initState(n: u32): void {
   return load<u64>(keys + (<usize>slot << 3));
 }
 
-/** Slot of the device, or −1. */
+/** Slot of the device, or −1. Each device may sit in one of two buckets. */
 export function findDevice(key: u64): i32 {
-  const base = bucketBase(key);
-  const p = keys + (<usize>base << 3);
+  const a = bucketOf(<u32>key);
+  let p = keys + (<usize>a << 3);
   for (let i: u32 = 0; i < BUCKET; i++) {
-    if (load<u64>(p + (<usize>i << 3)) == key) return <i32>(base + i);
+    if (load<u64>(p + (<usize>i << 3)) == key) return <i32>(a + i);
+  }
+  const b = altBucketOf(key, a);
+  p = keys + (<usize>b << 3);
+  for (let i: u32 = 0; i < BUCKET; i++) {
+    if (load<u64>(p + (<usize>i << 3)) == key) return <i32>(b + i);
   }
   return -1;
 }
 
-/** Claim a slot for a device not in the table: first free slot, else the bucket's LRU. */
+/** Claim a slot for a device not in the table: a free slot of its two buckets, else the LRU of the 16. */
 export function claimDevice(key: u64): u32 {
-  const base = bucketBase(key);
-  let victim: i32 = -1;
-  for (let i: u32 = 0; i < BUCKET; i++) {
-    const s = base + i;
-    if (keyOf(s) == 0) {
-      victim = <i32>s;
-      break;
+  const a = bucketOf(<u32>key);
+  const b = altBucketOf(key, a);
+  // the emptier bucket gets the device ("power of two choices"); ties go to the first
+  let freeA: i32 = -1;
+  let freeB: i32 = -1;
+  let emptyA: u32 = 0;
+  let emptyB: u32 = 0;
+  for (let i: i32 = <i32>BUCKET - 1; i >= 0; i--) {
+    if (keyOf(a + <u32>i) == 0) {
+      emptyA++;
+      freeA = <i32>a + i;
     }
-    if (victim < 0 || load<f64>(recordOf(s) + R_LAST_ARRIVAL) < load<f64>(recordOf(<u32>victim) + R_LAST_ARRIVAL)) victim = <i32>s;
+    if (keyOf(b + <u32>i) == 0) {
+      emptyB++;
+      freeB = <i32>b + i;
+    }
+  }
+  let victim: i32 = emptyB > emptyA ? freeB : freeA;
+  if (victim >= 0) used++;
+  else {
+    for (let k: u32 = 0; k < 2 * BUCKET; k++) {
+      const s = k < BUCKET ? a + k : b + k - BUCKET;
+      if (victim < 0 || load<f64>(recordOf(s) + R_LAST_ARRIVAL) < load<f64>(recordOf(<u32>victim) + R_LAST_ARRIVAL)) victim = <i32>s;
+    }
+    evictions += 1;
   }
   const v = <u32>victim;
-  if (keyOf(v) == 0) used++;
-  else evictions += 1;
   store<u64>(keys + (<usize>v << 3), key);
   return v;
 }
 
 /** Slot of a credential in the index; a new entry (owner 0) is claimed when absent. */
 export function credentialSlot(key: u64): u32 {
-  const base = bucketBase(key);
+  const base = bucketOf(<u32>key);
   let empty: i32 = -1;
   let lru: i32 = -1;
   for (let i: u32 = 0; i < BUCKET; i++) {
