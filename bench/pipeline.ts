@@ -22,7 +22,9 @@ import { createWriter, InfluxSink } from '../src/sinks/influx';
 import { startKafkaMock } from '../test/support/kafka';
 import { startInfluxd } from '../test/support/influxdb';
 
-const { values } = parseArgs({ options: { json: { type: 'boolean' }, rounds: { type: 'string' }, 'per-partition': { type: 'string' } } });
+const { values } = parseArgs({ options: { json: { type: 'boolean' }, rounds: { type: 'string' }, 'per-partition': { type: 'string' }, 'no-influx': { type: 'boolean' } } });
+/** --no-influx: the same pipeline storing nothing, to show what InfluxDB costs. */
+const STORE = !values['no-influx'];
 const ROUNDS = Number(values.rounds ?? 5);
 const PARTITIONS = 4;
 const PER_PARTITION = Number(values['per-partition'] ?? 12_000);
@@ -94,18 +96,24 @@ async function main() {
       KAFKA_DLQ_TOPIC: `${topic}.dlq`,
       KAFKA_ALERT_TOPIC: `${topic}.alerts`,
       KAFKA_FROM_BEGINNING: 'true',
+      // the mock broker answers an empty fetch only when maxWait expires, even if data
+      // arrives meanwhile (a real broker answers at once): keep it short for latency
+      KAFKA_MAX_WAIT_MS: '20',
       INFLUX_URL: influx.url,
       INFLUX_API: 'v1',
       INFLUX_DB: 'bench',
     });
     let source: KafkaSource | undefined;
     const sink = new InfluxSink(createWriter(config.influx!), { onWait: () => source?.heartbeat() ?? Promise.resolve() });
-    const sinks: Sinks = { influx: sink };
+    const sinks: Sinks = STORE ? { influx: sink } : {};
     const pipeline = new Pipeline(config, sinks);
     source = new KafkaSource(kafkaClient(config.kafka!, quiet), config.kafka!, pipeline, quiet);
     sinks.alerts = source.alertSink;
     sinks.deadLetters = source.deadLetterSink;
+    // the mock broker holds a new group's first join for ~3 s: measure from membership on
+    const joined = new Promise<void>((resolve) => source!.consumer.on(source!.consumer.events.GROUP_JOIN, () => resolve()));
     await source.start();
+    await joined;
     return { pipeline, source, sink };
   };
   const full = await runPipeline('full');
@@ -167,6 +175,7 @@ async function main() {
 
   const report = {
     benchmark: 'pipeline',
+    influx: STORE,
     node: process.version,
     messages: ROUNDS * ROUND,
     partitions: PARTITIONS,

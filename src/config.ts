@@ -13,6 +13,8 @@ export interface KafkaConfig {
   alertTopic: string;
   /** Start from the earliest offset when the group has none committed. */
   fromBeginning: boolean;
+  /** Longest a fetch waits for data (kafkajs maxWaitTimeInMs). */
+  maxWaitMs: number;
   ssl: boolean;
   sasl?: { mechanism: 'plain' | 'scram-sha-256' | 'scram-sha-512'; username: string; password: string };
 }
@@ -51,6 +53,7 @@ export const SETTINGS = {
   KAFKA_DLQ_TOPIC: 'kafka-dlq-topic',
   KAFKA_ALERT_TOPIC: 'kafka-alert-topic',
   KAFKA_FROM_BEGINNING: 'kafka-from-beginning',
+  KAFKA_MAX_WAIT_MS: 'kafka-max-wait-ms',
   KAFKA_SSL: 'kafka-ssl',
   KAFKA_SASL_MECHANISM: 'kafka-sasl-mechanism',
   KAFKA_SASL_USERNAME: 'kafka-sasl-username',
@@ -181,6 +184,7 @@ export function resolveConfig(s: Partial<Record<SettingName, string>>): RunConfi
       dlqTopic: topicOk('KAFKA_DLQ_TOPIC', s.KAFKA_DLQ_TOPIC ?? `${topic}.dlq`),
       alertTopic: topicOk('KAFKA_ALERT_TOPIC', s.KAFKA_ALERT_TOPIC ?? 'alerts'),
       fromBeginning: bool('KAFKA_FROM_BEGINNING'),
+      maxWaitMs: int('KAFKA_MAX_WAIT_MS', 5000, 10, 60_000),
       ssl: bool('KAFKA_SSL'),
       sasl,
     };

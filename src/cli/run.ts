@@ -39,6 +39,7 @@ Every setting is a flag, an environment variable, or a key of a JSON --config fi
   --kafka-dlq-topic KAFKA_DLQ_TOPIC     (default <topic>.dlq)
   --kafka-alert-topic KAFKA_ALERT_TOPIC (default alerts)
   --kafka-from-beginning KAFKA_FROM_BEGINNING  true: read from the start when the group has no offsets
+  --kafka-max-wait-ms KAFKA_MAX_WAIT_MS  longest a fetch waits for data (default 5000)
   --kafka-ssl KAFKA_SSL, --kafka-sasl-mechanism KAFKA_SASL_MECHANISM (plain, scram-sha-256, scram-sha-512),
   --kafka-sasl-username KAFKA_SASL_USERNAME, --kafka-sasl-password KAFKA_SASL_PASSWORD
   --influx-url     INFLUX_URL           http(s)://host:port

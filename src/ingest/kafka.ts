@@ -53,7 +53,7 @@ export class KafkaSource {
     private readonly pipeline: Pipeline,
     private readonly log: KafkaLog,
   ) {
-    this.consumer = kafka.consumer({ groupId: c.groupId, sessionTimeout: 30_000, heartbeatInterval: 3000, maxBytesPerPartition: 4 << 20 });
+    this.consumer = kafka.consumer({ groupId: c.groupId, sessionTimeout: 30_000, heartbeatInterval: 3000, maxBytesPerPartition: 4 << 20, maxWaitTimeInMs: c.maxWaitMs });
     this.producer = kafka.producer({ allowAutoTopicCreation: false });
   }
 
