@@ -9,9 +9,7 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import type { Alert } from '../src/alerts/alert';
-import { Detector } from '../src/detector';
-import { evaluate } from '../src/eval/evaluate';
+import { evaluate, replayFleet } from '../src/eval/evaluate';
 import { createFleet } from '../src/ingest/simulator';
 
 const { values } = parseArgs({
@@ -47,28 +45,7 @@ const started = performance.now();
 for (const devices of sizes) {
   for (const seed of seeds) {
     const fleet = createFleet({ devices, hours, seed });
-    const alerts: Alert[] = [];
-    const detector = new Detector({
-      engine: 'wasm',
-      params: { capacity: Math.max(65536, devices * 2) },
-      policy: {},
-      onAlert: (e) => {
-        if (e.type === 'closed') alerts.push(e.alert);
-      },
-      originOf: (line) => ({ line }),
-    });
-    const deviceLines = new Map<string, number[]>();
-    let line = 0;
-    let attackLines = 0;
-    for (let ev = fleet.next(); ev; ev = fleet.next(), line++) {
-      detector.add(Buffer.from(ev.line), -1, line);
-      if (ev.attackId) attackLines++;
-      const l = deviceLines.get(ev.deviceId);
-      if (l) l.push(line);
-      else deviceLines.set(ev.deviceId, [line]);
-    }
-    detector.finish();
-    const labels = fleet.labels();
+    const { alerts, deviceLines, events: line, attackLines, labels } = replayFleet(fleet, 'wasm', Math.max(65536, devices * 2));
     const r = evaluate(alerts, labels, deviceLines);
     for (const [type, x] of Object.entries(r.perType)) {
       const a = (perType[type] ??= { attacks: 0, detected: 0, kindMatch: 0, delays: [] });

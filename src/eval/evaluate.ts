@@ -5,6 +5,9 @@
 
 import type { Alert } from '../alerts/alert';
 import type { AttackLabel, BenignLabel, SimLabels } from '../ingest/simulator/labels';
+import type { Fleet } from '../ingest/simulator';
+import type { Engine } from '../core';
+import { Detector } from '../detector';
 
 export interface EvalOptions {
   /** An alert this long (ms) before an attack's first line still counts for it. */
@@ -132,4 +135,41 @@ export function evaluate(alerts: Alert[], labels: SimLabels, deviceLines?: Devic
     }
   }
   return { perType, attacks, detected, recall: attacks ? detected / attacks : 1, falseAlerts, benignDrew, benignHigh };
+}
+
+export interface ReplayedFleet {
+  alerts: Alert[];
+  deviceLines: DeviceLines;
+  events: number;
+  attackLines: number;
+  labels: SimLabels;
+}
+
+/**
+ * Score a simulated fleet through the detector as `replay` would (no arrival times: the
+ * fleet clock), and collect what evaluate() needs.
+ */
+export function replayFleet(fleet: Fleet, engine: Engine = 'wasm', capacity = 65536): ReplayedFleet {
+  const alerts: Alert[] = [];
+  const detector = new Detector({
+    engine,
+    params: { capacity },
+    policy: {},
+    onAlert: (e) => {
+      if (e.type === 'closed') alerts.push(e.alert);
+    },
+    originOf: (line) => ({ line }),
+  });
+  const deviceLines: DeviceLines = new Map();
+  let line = 0;
+  let attackLines = 0;
+  for (let ev = fleet.next(); ev; ev = fleet.next(), line++) {
+    detector.add(Buffer.from(ev.line), -1, line);
+    if (ev.attackId) attackLines++;
+    const list = deviceLines.get(ev.deviceId);
+    if (list) list.push(line);
+    else deviceLines.set(ev.deviceId, [line]);
+  }
+  detector.finish();
+  return { alerts, deviceLines, events: line, attackLines, labels: fleet.labels() };
 }

@@ -4,33 +4,12 @@
 
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import type { Alert } from '../../src/alerts/alert';
-import { Detector } from '../../src/detector';
-import { evaluate } from '../../src/eval/evaluate';
+import { evaluate, replayFleet } from '../../src/eval/evaluate';
 import { createFleet } from '../../src/ingest/simulator';
 
 test('replay of a simulated fleet: recall ≥ 0.9, no high-severity alert on benign changes', () => {
   const fleet = createFleet({ devices: 400, hours: 10, seed: 'holdout-2026' });
-  const alerts: Alert[] = [];
-  const detector = new Detector({
-    engine: 'wasm',
-    params: {},
-    policy: {},
-    onAlert: (e) => {
-      if (e.type === 'closed') alerts.push(e.alert);
-    },
-    originOf: (line) => ({ line }),
-  });
-  const deviceLines = new Map<string, number[]>();
-  let line = 0;
-  for (let ev = fleet.next(); ev; ev = fleet.next(), line++) {
-    detector.add(Buffer.from(ev.line), -1, line);
-    const list = deviceLines.get(ev.deviceId);
-    if (list) list.push(line);
-    else deviceLines.set(ev.deviceId, [line]);
-  }
-  detector.finish();
-  const labels = fleet.labels();
+  const { alerts, deviceLines, labels } = replayFleet(fleet);
   const r = evaluate(alerts, labels, deviceLines);
   const table = Object.entries(r.perType)
     .map(([t, x]) => `${t}: ${x.detected}/${x.attacks} kind ${x.kindMatch} delay ${x.medianDelay}${x.missed.length ? ` missed ${x.missed.join(' ')}` : ''}`)
