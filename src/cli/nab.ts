@@ -147,7 +147,7 @@ export function formatNabRun(run: NabRun, resultsDir?: string): string {
         `   ${`${p.windowsDetected}/${p.windows}`.padStart(16)}   ${String(p.falsePositives).padStart(15)}`,
     );
   }
-  lines.push(`  detector speed: ${Math.round(run.pointsPerSecond).toLocaleString('en')} points/s (TypeScript reference, detector time only)`);
+  lines.push(`  detector speed: ${Math.round(run.pointsPerSecond).toLocaleString('en')} points/s (TypeScript reference, detector time only, one cold pass; bench/nab.ts measures warm passes)`);
   if (resultsDir !== undefined) lines.push(`  results: ${resultsDir}/${run.detector}/<category>/${run.detector}_<name>.csv`);
   return lines.join('\n');
 }
