@@ -11,6 +11,7 @@ import { startKafkaMock } from '../support/kafka';
 import { startInfluxd } from '../support/influxdb';
 import { startVictoria } from '../support/victoria';
 import { DetectorProcess, eventually, startDetector } from '../support/process';
+import { committedTotal, readTopic } from '../support/topics';
 
 type Mock = Awaited<ReturnType<typeof startKafkaMock>>;
 type Influx = Awaited<ReturnType<typeof startInfluxd>>;
@@ -36,34 +37,8 @@ async function produce(kafka: Kafka, topic: string, messages: { key: string; val
   await p.disconnect();
 }
 
-async function committed(kafka: Kafka, group: string, topic: string): Promise<number> {
-  const admin = kafka.admin();
-  await admin.connect();
-  try {
-    const [t] = await admin.fetchOffsets({ groupId: group, topics: [topic] });
-    return t.partitions.reduce((s, p) => s + Math.max(0, Number(p.offset)), 0);
-  } finally {
-    await admin.disconnect();
-  }
-}
-
-async function readAll(kafka: Kafka, topic: string, atLeast: number) {
-  const consumer = kafka.consumer({ groupId: `reader-${topic}-${Date.now()}` });
-  const out: { key: string; headers: Record<string, string> }[] = [];
-  await consumer.connect();
-  await consumer.subscribe({ topic, fromBeginning: true });
-  await consumer.run({
-    eachMessage: async ({ message }) => {
-      const headers: Record<string, string> = {};
-      for (const [k, v] of Object.entries(message.headers ?? {})) headers[k] = String(v);
-      out.push({ key: message.key?.toString() ?? '', headers });
-    },
-  });
-  await eventually(() => out.length >= atLeast, 30_000, `${topic}: ${atLeast} messages`);
-  await new Promise((r) => setTimeout(r, 1000));
-  await consumer.disconnect();
-  return out;
-}
+const committed = committedTotal;
+const readAll = (kafka: Kafka, topic: string, atLeast: number) => readTopic(kafka, topic, (n) => n >= atLeast);
 
 describe('live pipeline faults', () => {
   let mock: Mock;

@@ -11,6 +11,7 @@ import type { SimLabels } from '../../src/ingest/simulator';
 import { startKafkaMock } from '../support/kafka';
 import { startInfluxd } from '../support/influxdb';
 import { eventually, startDetector } from '../support/process';
+import { committedTotal, readTopic } from '../support/topics';
 
 type Mock = Awaited<ReturnType<typeof startKafkaMock>>;
 type Influx = Awaited<ReturnType<typeof startInfluxd>>;
@@ -53,36 +54,6 @@ async function produceFleet(kafka: Kafka, topic: string, devices: number, hours:
   if (batch.length) await producer.send({ topic, messages: batch, acks: -1 });
   await producer.disconnect();
   return { messages, bad, badByReason, labels: fleet.labels() };
-}
-
-async function committedTotal(kafka: Kafka, groupId: string, topic: string): Promise<number> {
-  const admin = kafka.admin();
-  await admin.connect();
-  try {
-    const [t] = await admin.fetchOffsets({ groupId, topics: [topic] });
-    return t.partitions.reduce((s, p) => s + Math.max(0, Number(p.offset)), 0);
-  } finally {
-    await admin.disconnect();
-  }
-}
-
-/** Everything on a topic from the start, until `expect` messages or quiet. */
-async function readTopic(kafka: Kafka, topic: string, expect: (n: number) => boolean): Promise<{ key: string; value: Buffer; headers: Record<string, string> }[]> {
-  const consumer = kafka.consumer({ groupId: `reader-${topic}-${Date.now()}` });
-  const out: { key: string; value: Buffer; headers: Record<string, string> }[] = [];
-  await consumer.connect();
-  await consumer.subscribe({ topic, fromBeginning: true });
-  await consumer.run({
-    eachMessage: async ({ message }) => {
-      const headers: Record<string, string> = {};
-      for (const [k, v] of Object.entries(message.headers ?? {})) headers[k] = String(v);
-      out.push({ key: message.key?.toString() ?? '', value: message.value ?? Buffer.alloc(0), headers });
-    },
-  });
-  await eventually(() => expect(out.length), 30_000, `${topic} read`);
-  await new Promise((r) => setTimeout(r, 500));
-  await consumer.disconnect();
-  return out;
 }
 
 describe('live pipeline: Kafka (mock cluster) → detector → InfluxDB 1.x + alert topic + DLQ', () => {
