@@ -9,6 +9,7 @@ Commands:
   run        the live detector: Kafka in, InfluxDB and the alert topic out
   replay     score an NDJSON telemetry file and write alerts
   simulate   write a simulated fleet with labelled attacks (telemetry.ndjson, labels.json)
+  nab        score the metric detector on the Numenta Anomaly Benchmark
 
 Run "edge-sentinel <command> --help" for a command's options.`;
 
@@ -19,6 +20,7 @@ const commands: Record<string, () => Command> = {
   simulate: () => require('./simulate').simulateCommand,
   start: () => require('./start').startCommand,
   run: () => require('./run').runDetectorCommand,
+  nab: () => require('./nab').nabCommand,
 };
 
 export async function main(argv: string[]): Promise<number> {
