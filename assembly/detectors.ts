@@ -8,7 +8,7 @@ import {
   R_LAST_ARRIVAL, R_LAST_TS, R_SEQ_MAIN, R_SEQ_ALT, R_MAIN_ARRIVAL, R_ALT_ARRIVAL, R_SOURCE, R_PREV_SOURCE,
   R_SOURCE_CHANGED_AT, R_CRED, R_PREV_CRED, R_CRED_CHANGED_AT, R_FIRMWARE, R_GAP_FAST, R_GAP_SLOW, R_SIZE_MEAN,
   R_SIZE_VAR, R_SKEW_MEAN, R_EVENTS, R_SOURCE_FLIPS, R_CRED_FLIPS, R_FLAGS, R_METRIC_COUNT, R_METRIC_N,
-  R_METRIC_HASH, R_METRIC_MEAN, R_METRIC_VAR, F_SILENCED, F_ALT_ADVANCED, F_SOURCE_MOVED_NET,
+  R_METRIC_HASH, R_METRIC_MEAN, R_METRIC_VAR, METRIC_STRIDE, F_SILENCED, F_ALT_ADVANCED, F_SOURCE_MOVED_NET,
   recordOf, keyOf, findDevice, credentialSlot, credOwners, credSeen,
 } from "./state";
 import {
@@ -168,50 +168,56 @@ export function scoreEvent(pr: usize, s: u32, isNew: bool, a: f64): void {
     } else {
       const G = param(PRM_SEQ_GAP_MAX);
       const d = seq - main;
-      const alt = load<f64>(rec + R_SEQ_ALT);
-      const altD = alt >= 0 ? seq - alt : -1;
-      const altLive = alt >= 0 && a - load<f64>(rec + R_ALT_ARRIVAL) <= W;
-      const mainLive = a - load<f64>(rec + R_MAIN_ARRIVAL) <= W;
       if (d >= 1 && d <= G) {
+        // the common case: the second stream (cold cache lines) is read only when it advanced
         if (d > 1) info(Reason.SEQ_GAP);
-        if (altLive && (flags & F_ALT_ADVANCED) != 0) flag(B_CLONE, S_CLONE_CONFIRMED, main + 1, seq, 0, alt);
+        if ((flags & F_ALT_ADVANCED) != 0) {
+          const alt = load<f64>(rec + R_SEQ_ALT);
+          if (alt >= 0 && a - load<f64>(rec + R_ALT_ARRIVAL) <= W) flag(B_CLONE, S_CLONE_CONFIRMED, main + 1, seq, 0, alt);
+        }
         store<f64>(rec + R_SEQ_MAIN, seq);
         store<f64>(rec + R_MAIN_ARRIVAL, a);
-      } else if (altD >= 1 && altD <= G && altLive) {
-        if (mainLive) {
-          flag(B_CLONE, (flags & F_ALT_ADVANCED) != 0 ? S_CLONE_CONFIRMED : S_CLONE_SECOND_STREAM, main + 1, seq, 0, alt);
-        }
-        store<f64>(rec + R_SEQ_ALT, seq);
-        store<f64>(rec + R_ALT_ARRIVAL, a);
-        flags |= F_ALT_ADVANCED;
-      } else if (d == 0) {
-        if (ts == lastTs) {
-          info(Reason.DUPLICATE);
-          duplicate = true;
-        } else {
-          flag(B_REPLAY, S_REPLAY_SAME_SEQ, lastTs, ts, main, seq);
-          store<u16>(rec + R_FLAGS, flags);
-          return;
-        }
-      } else if (d < 0 && seq <= param(PRM_REBOOT_SEQ_MAX)) {
-        info(Reason.REBOOT);
-        store<f64>(rec + R_SEQ_ALT, main);
-        store<f64>(rec + R_ALT_ARRIVAL, load<f64>(rec + R_MAIN_ARRIVAL));
-        flags &= ~F_ALT_ADVANCED;
-        store<f64>(rec + R_SEQ_MAIN, seq);
-        store<f64>(rec + R_MAIN_ARRIVAL, a);
-      } else if (d < 0) {
-        flag(B_CLONE, S_CLONE_SUSPECT, main + 1, seq, 0, -1);
-        store<f64>(rec + R_SEQ_ALT, seq);
-        store<f64>(rec + R_ALT_ARRIVAL, a);
-        flags &= ~F_ALT_ADVANCED;
       } else {
-        info(Reason.SEQ_GAP);
-        store<f64>(rec + R_SEQ_ALT, main);
-        store<f64>(rec + R_ALT_ARRIVAL, load<f64>(rec + R_MAIN_ARRIVAL));
-        flags &= ~F_ALT_ADVANCED;
-        store<f64>(rec + R_SEQ_MAIN, seq);
-        store<f64>(rec + R_MAIN_ARRIVAL, a);
+        const alt = load<f64>(rec + R_SEQ_ALT);
+        const altD = alt >= 0 ? seq - alt : -1;
+        const altLive = alt >= 0 && a - load<f64>(rec + R_ALT_ARRIVAL) <= W;
+        const mainLive = a - load<f64>(rec + R_MAIN_ARRIVAL) <= W;
+        if (altD >= 1 && altD <= G && altLive) {
+          if (mainLive) {
+            flag(B_CLONE, (flags & F_ALT_ADVANCED) != 0 ? S_CLONE_CONFIRMED : S_CLONE_SECOND_STREAM, main + 1, seq, 0, alt);
+          }
+          store<f64>(rec + R_SEQ_ALT, seq);
+          store<f64>(rec + R_ALT_ARRIVAL, a);
+          flags |= F_ALT_ADVANCED;
+        } else if (d == 0) {
+          if (ts == lastTs) {
+            info(Reason.DUPLICATE);
+            duplicate = true;
+          } else {
+            flag(B_REPLAY, S_REPLAY_SAME_SEQ, lastTs, ts, main, seq);
+            store<u16>(rec + R_FLAGS, flags);
+            return;
+          }
+        } else if (d < 0 && seq <= param(PRM_REBOOT_SEQ_MAX)) {
+          info(Reason.REBOOT);
+          store<f64>(rec + R_SEQ_ALT, main);
+          store<f64>(rec + R_ALT_ARRIVAL, load<f64>(rec + R_MAIN_ARRIVAL));
+          flags &= ~F_ALT_ADVANCED;
+          store<f64>(rec + R_SEQ_MAIN, seq);
+          store<f64>(rec + R_MAIN_ARRIVAL, a);
+        } else if (d < 0) {
+          flag(B_CLONE, S_CLONE_SUSPECT, main + 1, seq, 0, -1);
+          store<f64>(rec + R_SEQ_ALT, seq);
+          store<f64>(rec + R_ALT_ARRIVAL, a);
+          flags &= ~F_ALT_ADVANCED;
+        } else {
+          info(Reason.SEQ_GAP);
+          store<f64>(rec + R_SEQ_ALT, main);
+          store<f64>(rec + R_ALT_ARRIVAL, load<f64>(rec + R_MAIN_ARRIVAL));
+          flags &= ~F_ALT_ADVANCED;
+          store<f64>(rec + R_SEQ_MAIN, seq);
+          store<f64>(rec + R_MAIN_ARRIVAL, a);
+        }
       }
     }
   } else if (ts == lastTs) {
@@ -372,7 +378,7 @@ function initDevice(pr: usize, rec: usize, a: f64): void {
   store<u16>(rec + R_FLAGS, 0);
   store<u8>(rec + R_METRIC_COUNT, 0);
   memory.fill(rec + R_METRIC_N, 0, 8);
-  memory.fill(rec + R_METRIC_HASH, 0, 96);
+  memory.fill(rec + R_METRIC_HASH, 0, 8 * METRIC_STRIDE);
   if (clockSkew(ts, a, rec, 0)) store<f64>(rec + R_LAST_TS, 0);
   metrics(pr, rec);
   store<u32>(rec + R_EVENTS, 1);
@@ -411,18 +417,18 @@ function metrics(pr: usize, rec: usize): void {
   for (let i: u32 = 0; i < count; i++) {
     const h = load<u32>(pr + P.METRIC_HASH + (i << 2));
     let j: u32 = 0;
-    while (j < mc && load<u32>(rec + R_METRIC_HASH + (j << 2)) != h) j++;
+    while (j < mc && load<u32>(rec + R_METRIC_HASH + j * METRIC_STRIDE) != h) j++;
     if (j == mc) {
       if (mc == 8) continue;
-      store<u32>(rec + R_METRIC_HASH + (j << 2), h);
-      store<f32>(rec + R_METRIC_MEAN + (j << 2), 0);
-      store<f32>(rec + R_METRIC_VAR + (j << 2), 0);
+      store<u32>(rec + R_METRIC_HASH + j * METRIC_STRIDE, h);
+      store<f32>(rec + R_METRIC_MEAN + j * METRIC_STRIDE, 0);
+      store<f32>(rec + R_METRIC_VAR + j * METRIC_STRIDE, 0);
       store<u8>(rec + R_METRIC_N + j, 0);
       mc++;
     }
     const n = <u32>load<u8>(rec + R_METRIC_N + j);
-    const mean = <f64>load<f32>(rec + R_METRIC_MEAN + (j << 2));
-    const v = <f64>load<f32>(rec + R_METRIC_VAR + (j << 2));
+    const mean = <f64>load<f32>(rec + R_METRIC_MEAN + j * METRIC_STRIDE);
+    const v = <f64>load<f32>(rec + R_METRIC_VAR + j * METRIC_STRIDE);
     let x = load<f64>(pr + P.METRIC_VALUE + (i << 3));
     if (<f64>n >= warmup) {
       const sd = Math.sqrt(v);
@@ -440,8 +446,8 @@ function metrics(pr: usize, rec: usize): void {
     let alpha = 1 / <f64>(n + 1);
     if (alpha < floorAlpha) alpha = floorAlpha;
     const d = x - mean;
-    store<f32>(rec + R_METRIC_MEAN + (j << 2), <f32>(mean + alpha * d));
-    store<f32>(rec + R_METRIC_VAR + (j << 2), <f32>((1 - alpha) * (v + alpha * d * d)));
+    store<f32>(rec + R_METRIC_MEAN + j * METRIC_STRIDE, <f32>(mean + alpha * d));
+    store<f32>(rec + R_METRIC_VAR + j * METRIC_STRIDE, <f32>((1 - alpha) * (v + alpha * d * d)));
     store<u8>(rec + R_METRIC_N + j, <u8>(n < 255 ? n + 1 : 255));
   }
   store<u8>(rec + R_METRIC_COUNT, <u8>mc);

@@ -4,36 +4,39 @@
 // buckets of 8 — one 64-byte cache line per lookup — and a 256-byte record per slot.
 // Hot fields (times, seq, source) sit on the record's first cache line.
 
-// Record layout (byte offsets).
+// Record layout (byte offsets). Line 0 holds what every event reads and writes; line 1
+// the statistics, flags and the first three metrics; lines 2–3 what only changes
+// (second seq stream, previous source/credential, change times) and the device id.
 export const R_LAST_ARRIVAL: u32 = 0; // f64
 export const R_LAST_TS: u32 = 8; // f64
 export const R_SEQ_MAIN: u32 = 16; // f64, −1 none
-export const R_SEQ_ALT: u32 = 24; // f64, −1 none
-export const R_MAIN_ARRIVAL: u32 = 32; // f64
-export const R_ALT_ARRIVAL: u32 = 40; // f64
-export const R_SOURCE: u32 = 48; // u64
-export const R_PREV_SOURCE: u32 = 56; // u64
-export const R_SOURCE_CHANGED_AT: u32 = 64; // f64
-export const R_CRED: u32 = 72; // u64
-export const R_PREV_CRED: u32 = 80; // u64
-export const R_CRED_CHANGED_AT: u32 = 88; // f64
-export const R_FIRMWARE: u32 = 96; // f64
-export const R_GAP_FAST: u32 = 104; // f32
-export const R_GAP_SLOW: u32 = 108; // f32
-export const R_SIZE_MEAN: u32 = 112; // f32
-export const R_SIZE_VAR: u32 = 116; // f32
-export const R_SKEW_MEAN: u32 = 120; // f32
-export const R_EVENTS: u32 = 124; // u32
-export const R_SOURCE_FLIPS: u32 = 128; // u16
-export const R_CRED_FLIPS: u32 = 130; // u16
-export const R_FLAGS: u32 = 132; // u16
-export const R_METRIC_COUNT: u32 = 134; // u8
-export const R_ID_LEN: u32 = 135; // u8: id length when ≤ 16 bytes and unescaped, else 255
-export const R_ID: u32 = 136; // 16 bytes: the device id when it fits
-export const R_METRIC_N: u32 = 152; // u8 × 8
-export const R_METRIC_HASH: u32 = 160; // u32 × 8
-export const R_METRIC_MEAN: u32 = 192; // f32 × 8
-export const R_METRIC_VAR: u32 = 224; // f32 × 8
+export const R_MAIN_ARRIVAL: u32 = 24; // f64
+export const R_SOURCE: u32 = 32; // u64
+export const R_CRED: u32 = 40; // u64
+export const R_FIRMWARE: u32 = 48; // f64
+export const R_GAP_FAST: u32 = 56; // f32
+export const R_GAP_SLOW: u32 = 60; // f32
+export const R_SIZE_MEAN: u32 = 64; // f32
+export const R_SIZE_VAR: u32 = 68; // f32
+export const R_SKEW_MEAN: u32 = 72; // f32
+export const R_EVENTS: u32 = 76; // u32
+export const R_FLAGS: u32 = 80; // u16
+export const R_METRIC_COUNT: u32 = 82; // u8
+export const R_ID_LEN: u32 = 83; // u8: id length when ≤ 16 bytes and unescaped, else 255
+export const R_METRIC_N: u32 = 84; // u8 × 8
+export const R_METRIC_HASH: u32 = 92; // metric j at R_METRIC_HASH + j·METRIC_STRIDE: u32 hash,
+export const R_METRIC_MEAN: u32 = 96; //   f32 mean,
+export const R_METRIC_VAR: u32 = 100; //   f32 variance (8 × 12 bytes, up to 188)
+export const METRIC_STRIDE: u32 = 12;
+export const R_SOURCE_FLIPS: u32 = 188; // u16
+export const R_CRED_FLIPS: u32 = 190; // u16
+export const R_SEQ_ALT: u32 = 192; // f64, −1 none
+export const R_ALT_ARRIVAL: u32 = 200; // f64
+export const R_PREV_SOURCE: u32 = 208; // u64
+export const R_SOURCE_CHANGED_AT: u32 = 216; // f64
+export const R_PREV_CRED: u32 = 224; // u64
+export const R_CRED_CHANGED_AT: u32 = 232; // f64
+export const R_ID: u32 = 240; // 16 bytes: the device id when it fits
 export const RECORD_SIZE: u32 = 256;
 export const ID_INLINE: u32 = 16;
 

@@ -47,10 +47,10 @@ function coreModule(): WebAssembly.Module {
 
 /** Device record offsets (assembly/state.ts; test/core/layout.test.ts keeps them equal). */
 export const REC = {
-  LAST_ARRIVAL: 0, LAST_TS: 8, SEQ_MAIN: 16, SOURCE: 48, PREV_SOURCE: 56, SOURCE_CHANGED_AT: 64, CRED: 72,
-  CRED_CHANGED_AT: 88, FIRMWARE: 96, GAP_FAST: 104, GAP_SLOW: 108, SIZE_MEAN: 112, SIZE_VAR: 116, SKEW_MEAN: 120,
-  EVENTS: 124, FLAGS: 132, METRIC_COUNT: 134, ID_LEN: 135, ID: 136, METRIC_N: 152, METRIC_HASH: 160,
-  METRIC_MEAN: 192, METRIC_VAR: 224, SIZE: 256,
+  LAST_ARRIVAL: 0, LAST_TS: 8, SEQ_MAIN: 16, SOURCE: 32, CRED: 40, FIRMWARE: 48, GAP_FAST: 56, GAP_SLOW: 60,
+  SIZE_MEAN: 64, SIZE_VAR: 68, SKEW_MEAN: 72, EVENTS: 76, FLAGS: 80, METRIC_COUNT: 82, ID_LEN: 83, METRIC_N: 84,
+  METRIC_HASH: 92, METRIC_MEAN: 96, METRIC_VAR: 100, METRIC_STRIDE: 12, PREV_SOURCE: 208, SOURCE_CHANGED_AT: 216,
+  PREV_CRED: 224, CRED_CHANGED_AT: 232, ID: 240, SIZE: 256,
 } as const;
 const ID_LEN = REC.ID_LEN;
 const ID = REC.ID;
@@ -186,7 +186,8 @@ export class WasmCore implements Core {
     const u32 = (o: number) => r.getUint32(p + o, true);
     const metrics = [];
     for (let j = 0; j < r.getUint8(p + REC.METRIC_COUNT); j++) {
-      metrics.push({ hash: u32(REC.METRIC_HASH + 4 * j), mean: f32(REC.METRIC_MEAN + 4 * j), variance: f32(REC.METRIC_VAR + 4 * j), n: r.getUint8(p + REC.METRIC_N + j) });
+      const m = REC.METRIC_STRIDE * j;
+      metrics.push({ hash: u32(REC.METRIC_HASH + m), mean: f32(REC.METRIC_MEAN + m), variance: f32(REC.METRIC_VAR + m), n: r.getUint8(p + REC.METRIC_N + j) });
     }
     return decodeDevice({
       slot,

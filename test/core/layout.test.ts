@@ -92,3 +92,12 @@ test('every plain number has a constant of the same name', () => {
   assert.ok(checked >= 8);
   assert.equal(layout.ALERT_KINDS.length, 11, 'alert kinds follow the alerting reason bits');
 });
+
+test('the device record offsets src/core/wasm.ts reads are those of assembly/state.ts', async () => {
+  const { REC } = await import('../../src/core/wasm');
+  const text = readFileSync(join(__dirname, '..', '..', 'assembly', 'state.ts'), 'utf8');
+  const as: Record<string, number> = {};
+  for (const m of text.matchAll(/export const (R_[A-Z_]+|METRIC_STRIDE|RECORD_SIZE): u32 = (\d+);/g)) as[m[1]] = Number(m[2]);
+  const names: Record<string, string> = { SIZE: 'RECORD_SIZE', METRIC_STRIDE: 'METRIC_STRIDE' };
+  for (const [k, v] of Object.entries(REC)) assert.equal(v, as[names[k] ?? `R_${k}`], `REC.${k}`);
+});
