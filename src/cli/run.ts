@@ -61,6 +61,26 @@ const SHUTDOWN_MS = 10_000;
 
 export async function runMain(config: RunConfig, log = stderrLog(), env: NodeJS.ProcessEnv = process.env): Promise<number> {
   log.info(`edge-sentinel run: ${JSON.stringify(redactConfig(config))}`);
+  // signals first: a SIGTERM during start-up (connecting, binding the API) is a clean stop too
+  let stopping = false;
+  let stopped: () => void = () => undefined;
+  const done = new Promise<void>((resolve) => (stopped = resolve));
+  const shutdown = (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    log.info(`${signal}: stopping — finishing the batch in flight, committing, flushing`);
+    const force = setTimeout(() => {
+      log.error(`shutdown took longer than ${SHUTDOWN_MS / 1000} s; exiting`);
+      process.exit(1);
+    }, SHUTDOWN_MS);
+    force.unref();
+    stopped();
+  };
+  const onTerm = () => shutdown('SIGTERM');
+  const onInt = () => shutdown('SIGINT');
+  process.on('SIGTERM', onTerm);
+  process.on('SIGINT', onInt);
+
   const apiOptions = env.API_ENABLED === 'false' ? undefined : resolveApiOptions(apiOptionsFromEnv(env));
   let influx: InfluxSink | undefined;
   let source: KafkaSource | undefined;
@@ -108,25 +128,6 @@ export async function runMain(config: RunConfig, log = stderrLog(), env: NodeJS.
     const url = await server.listen();
     log.info(`API on ${url}/api/alerts, dashboard on ${url}/, metrics on ${url}/metrics`);
   }
-
-  let stopping = false;
-  let stopped: () => void = () => undefined;
-  const done = new Promise<void>((resolve) => (stopped = resolve));
-  const shutdown = (signal: string) => {
-    if (stopping) return;
-    stopping = true;
-    log.info(`${signal}: stopping — finishing the batch in flight, committing, flushing`);
-    const force = setTimeout(() => {
-      log.error(`shutdown took longer than ${SHUTDOWN_MS / 1000} s; exiting`);
-      process.exit(1);
-    }, SHUTDOWN_MS);
-    force.unref();
-    stopped();
-  };
-  const onTerm = () => shutdown('SIGTERM');
-  const onInt = () => shutdown('SIGINT');
-  process.on('SIGTERM', onTerm);
-  process.on('SIGINT', onInt);
 
   let code = 0;
   try {

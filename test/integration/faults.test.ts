@@ -112,12 +112,26 @@ describe('live pipeline faults', () => {
     const step = Math.floor(messages.length / bad);
     const mixed = [...messages];
     for (let k = bad - 1; k >= 0; k--) mixed.splice(k * step + 7, 0, { key: 'bad', value: Buffer.from(`{"deviceId":"bad-${k}"`), timestamp: messages[k * step].timestamp });
-    await produce(kafka, 'kill', mixed);
+    // telemetry keeps arriving (~4,000 msg/s) while the first detector is killed and the
+    // second starts
     const d1 = detector('kill');
-    await eventually(async () => (await committed(kafka, 'g-kill', 'kill')) > mixed.length / 3, 90_000, 'a third committed');
+    await d1.waitFor(/consuming kill/);
+    const p = kafka.producer();
+    await p.connect();
+    const feeding = (async () => {
+      for (let i = 0; i < mixed.length; i += 200) {
+        await p.send({ topic: 'kill', messages: mixed.slice(i, i + 200), acks: -1 });
+        await new Promise((r) => setTimeout(r, 50));
+      }
+    })();
+    await eventually(async () => (await committed(kafka, 'g-kill', 'kill')) > mixed.length / 4, 90_000, 'a quarter committed');
     d1.child.kill('SIGKILL');
     await d1.exited();
+    assert.ok((await committed(kafka, 'g-kill', 'kill')) < mixed.length, 'killed mid-stream');
     const d2 = detector('kill');
+    await d2.waitFor(/consuming kill/);
+    await feeding;
+    await p.disconnect();
     await eventually(async () => (await committed(kafka, 'g-kill', 'kill')) === mixed.length, 120_000, 'all committed after restart');
     d2.child.kill('SIGTERM');
     assert.equal((await d2.exited()).code, 0);
