@@ -2,7 +2,7 @@
 // messages in, batched through the core, verdicts through the alert policy. It keeps
 // the per-batch bookkeeping (where each message came from) and the running totals.
 
-import { ALERT_KINDS, AlertKind, BAD_REASONS, V } from './core/layout';
+import { AlertKind, BAD_REASONS } from './core/layout';
 import { Core, createCore, Engine } from './core';
 import type { CoreParams } from './core/params';
 import type { Origin } from './alerts/alert';
@@ -101,4 +101,3 @@ export function sumCounts(counts: Record<string, number>): number {
   return Object.values(counts).reduce((a, b) => a + b, 0);
 }
 
-export { ALERT_KINDS, V };
