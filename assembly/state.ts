@@ -85,6 +85,11 @@ export function initState(n: u32): void {
   return <u32>((<u64>h * <u64>(slots / BUCKET)) >> 32) * BUCKET;
 }
 
+/** First slot of a device's first bucket (for touching its key line ahead of time). */
+export function firstSlotOf(key: u64): u32 {
+  return bucketOf(<u32>key);
+}
+
 /** A device's second bucket (from the other hash half; never the first one). */
 @inline function altBucketOf(key: u64, a: u32): u32 {
   let b = bucketOf(<u32>(key >> 32));
