@@ -35,10 +35,7 @@ export function hash64(buf: Uint8Array, len: number = buf.length, off = 0): numb
   const end = off + (len & ~3);
   let i = off;
   for (; i < end; i += 4) {
-    let k = buf[i] | (buf[i + 1] << 8) | (buf[i + 2] << 16) | (buf[i + 3] << 24);
-    k = Math.imul(k, C1);
-    k = (k << 15) | (k >>> 17);
-    k = Math.imul(k, C2);
+    const k = scramble(buf[i] | (buf[i + 1] << 8) | (buf[i + 2] << 16) | (buf[i + 3] << 24));
     h1 ^= k;
     h1 = (h1 << 13) | (h1 >>> 19);
     h1 = (Math.imul(h1, 5) + 0xe6546b64) | 0;
@@ -47,18 +44,30 @@ export function hash64(buf: Uint8Array, len: number = buf.length, off = 0): numb
     h2 = (Math.imul(h2, 5) + 0xe6546b64) | 0;
   }
   const rem = len & 3;
+  let k = 0;
   if (rem !== 0) {
-    let k = buf[i];
+    k = buf[i];
     if (rem >= 2) k |= buf[i + 1] << 8;
     if (rem === 3) k |= buf[i + 2] << 16;
-    k = Math.imul(k, C1);
-    k = (k << 15) | (k >>> 17);
-    k = Math.imul(k, C2);
-    h1 ^= k;
-    h2 ^= k;
   }
-  h1 = fmix(h1 ^ len);
-  h2 = fmix(h2 ^ len);
+  return finish(h1, h2, k, len);
+}
+
+/** One 4-byte block's scramble (MurmurHash3's k1 step). */
+function scramble(k: number): number {
+  k = Math.imul(k, C1);
+  k = (k << 15) | (k >>> 17);
+  return Math.imul(k, C2);
+}
+
+/**
+ * Tail block and finalisation of both halves; sets hashOut, returns lo. A tail of zero
+ * bytes scrambles to 0 and leaves the halves unchanged, so no length test is needed.
+ */
+function finish(h1: number, h2: number, tail: number, len: number): number {
+  const k = scramble(tail);
+  h1 = fmix((h1 ^ k) ^ len);
+  h2 = fmix((h2 ^ k) ^ len);
   if ((h1 | h2) === 0) h1 = 1;
   hashOut.hi = h2;
   hashOut.lo = h1;
@@ -175,10 +184,7 @@ export function hashString(s: string): number {
     const c2 = s.charCodeAt(i + 2);
     const c3 = s.charCodeAt(i + 3);
     ascii |= c0 | c1 | c2 | c3;
-    let k = c0 | (c1 << 8) | (c2 << 16) | (c3 << 24);
-    k = Math.imul(k, C1);
-    k = (k << 15) | (k >>> 17);
-    k = Math.imul(k, C2);
+    const k = scramble(c0 | (c1 << 8) | (c2 << 16) | (c3 << 24));
     h1 ^= k;
     h1 = (h1 << 13) | (h1 >>> 19);
     h1 = (Math.imul(h1, 5) + 0xe6546b64) | 0;
@@ -196,19 +202,7 @@ export function hashString(s: string): number {
     k = t0 | (t1 << 8) | (t2 << 16);
   }
   if (ascii >= 0x80) return hash64(scratch, encodeScratch(s), 0); // not ASCII: hash the UTF-8 bytes
-  if (rem !== 0) {
-    k = Math.imul(k, C1);
-    k = (k << 15) | (k >>> 17);
-    k = Math.imul(k, C2);
-    h1 ^= k;
-    h2 ^= k;
-  }
-  h1 = fmix(h1 ^ len);
-  h2 = fmix(h2 ^ len);
-  if ((h1 | h2) === 0) h1 = 1;
-  hashOut.hi = h2;
-  hashOut.lo = h1;
-  return h1;
+  return finish(h1, h2, k, len);
 }
 
 /** sourceCode of a string's UTF-8 bytes; sets hashOut, returns lo. */
