@@ -3,9 +3,9 @@
 // both acknowledged. SIGTERM/SIGINT: stop fetching, finish and commit the batch in
 // flight, flush, exit 0 within 10 s.
 
-import { setTimeout as sleep } from 'node:timers/promises';
 import { ConfigError, collectSettings, redactConfig, resolveConfig, RunConfig, SETTINGS } from '../config';
 import { createFleet } from '../ingest/simulator';
+import { pacedChunks } from '../ingest/simulator/pace';
 import { KafkaSource, kafkaClient } from '../ingest/kafka';
 import { stderrLog } from '../log';
 import { Pipeline, Sinks } from '../pipeline';
@@ -178,24 +178,8 @@ export async function runMain(config: RunConfig, log = stderrLog(), env: NodeJS.
 /** The embedded fleet as a source (no offsets to commit). */
 async function runFleet(config: RunConfig, pipeline: Pipeline, stopping: () => boolean): Promise<void> {
   const { devices, hours, seed, speed } = config.fleet;
-  const fleet = createFleet({ devices, hours, seed });
-  const wall0 = performance.now();
-  let fleet0 = -1;
-  let line = 0;
-  let next = fleet.next();
-  while (next && !stopping()) {
-    if (fleet0 < 0) fleet0 = next.arrivalTs;
-    const horizon = speed === Infinity ? Infinity : fleet0 + (performance.now() - wall0 + 100) * speed;
-    const chunk = [];
-    while (next && next.arrivalTs <= horizon && chunk.length < pipeline.maxChunk) {
-      chunk.push({ value: Buffer.from(next.line), arrival: next.arrivalTs, origin: { file: 'simulated-fleet', line: line++ } });
-      next = fleet.next();
-    }
-    if (chunk.length) await pipeline.process(chunk);
-    if (next && speed !== Infinity) {
-      const wait = wall0 + (next.arrivalTs - fleet0) / speed - performance.now();
-      if (wait > 0) await sleep(Math.min(wait, 100));
-    } else await sleep(0);
+  for await (const chunk of pacedChunks(createFleet({ devices, hours, seed }), speed, pipeline.maxChunk, stopping)) {
+    await pipeline.process(chunk.map((e) => ({ value: Buffer.from(e.line), arrival: e.arrivalTs, origin: { file: 'simulated-fleet', line: e.lineNo } })));
   }
 }
 

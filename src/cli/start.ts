@@ -3,11 +3,11 @@
 // they are raised and a live summary, while the API and dashboard serve them — the whole
 // product without Kafka or InfluxDB.
 
-import { setTimeout as sleep } from 'node:timers/promises';
 import { ENGINES } from '../core';
 import { DEFAULT_PARAMS } from '../core/params';
 import { Detector, formatCounts, sumCounts } from '../detector';
 import { createFleet } from '../ingest/simulator';
+import { pacedChunks } from '../ingest/simulator/pace';
 import type { Alert } from '../alerts/alert';
 import { AlertStore, fanOut } from '../alerts/store';
 import { Health } from '../health';
@@ -135,23 +135,11 @@ export async function startCommand(argv: string[]): Promise<number> {
     process.once('SIGTERM', onSignal);
 
     const wall0 = performance.now();
-    let fleet0 = -1;
-    let lineNo = 0;
     let lastReport = wall0;
     let lastMessages = 0;
-    let next = fleet.next();
     try {
-      while (next && !stopping) {
-        if (fleet0 < 0) fleet0 = next.arrivalTs;
-        const elapsed = performance.now() - wall0;
-        // everything due up to 100 ms of wall time ahead, then score it as one batch
-        const horizon = speed === Infinity ? Infinity : fleet0 + (elapsed + 100) * speed;
-        let added = 0;
-        while (next && next.arrivalTs <= horizon && added < 8192) {
-          detector.add(Buffer.from(next.line), next.arrivalTs, lineNo++);
-          added++;
-          next = fleet.next();
-        }
+      for await (const chunk of pacedChunks(fleet, speed, 8192, () => stopping)) {
+        for (const e of chunk) detector.add(Buffer.from(e.line), e.arrivalTs, e.lineNo);
         const b0 = performance.now();
         if (detector.flush() > 0) metrics.observeBatch((performance.now() - b0) / 1000);
         const now = performance.now();
@@ -164,13 +152,6 @@ export async function startCommand(argv: string[]): Promise<number> {
           );
           lastReport = now;
           lastMessages = t.messages;
-        }
-        if (next && speed !== Infinity) {
-          const due = wall0 + (next.arrivalTs - fleet0) / speed;
-          const wait = due - performance.now();
-          if (wait > 0) await sleep(Math.min(wait, 100));
-        } else if (added === 8192) {
-          await sleep(0); // let signals and output through
         }
       }
       detector.finish();
