@@ -125,9 +125,8 @@ export interface PreparedCorpus {
 
 /** NAB's ThresholdScore: the corpus score with detections = rows scoring >= threshold;
  *  tp/fn count scored rows inside windows, fp/tn scored rows outside. */
-export interface ThresholdScore {
-  readonly threshold: number;
-  readonly score: number;
+/** Scored rows by outcome (probation excluded). */
+export interface RowCounts {
   readonly tp: number;
   readonly tn: number;
   readonly fp: number;
@@ -135,22 +134,25 @@ export interface ThresholdScore {
   readonly total: number;
 }
 
-/** One file at a given threshold. */
-export interface SeriesScore {
-  readonly name: string;
+export interface ThresholdScore extends RowCounts {
+  readonly threshold: number;
   readonly score: number;
-  readonly tp: number;
-  readonly tn: number;
-  readonly fp: number;
-  readonly fn: number;
-  readonly total: number;
-  /** Windows with at least one scored row, and how many of them were detected. */
+}
+
+/** Windows with at least one scored row, and how many of them were detected. */
+export interface WindowCounts {
   readonly windows: number;
   readonly windowsDetected: number;
 }
 
+/** One file at a given threshold. */
+export interface SeriesScore extends RowCounts, WindowCounts {
+  readonly name: string;
+  readonly score: number;
+}
+
 /** A profile's result over a corpus. */
-export interface ProfileScore {
+export interface ProfileScore extends RowCounts, WindowCounts {
   readonly profile: string;
   readonly costMatrix: CostMatrix;
   readonly threshold: number;
@@ -160,13 +162,6 @@ export interface ProfileScore {
   readonly perfectScore: number;
   /** 100 * (raw - null) / (perfect - null). */
   readonly normalizedScore: number;
-  readonly tp: number;
-  readonly tn: number;
-  readonly fp: number;
-  readonly fn: number;
-  readonly total: number;
-  readonly windows: number;
-  readonly windowsDetected: number;
   readonly perSeries: readonly SeriesScore[];
 }
 
