@@ -32,7 +32,8 @@ export const WASM_PATH = join(__dirname, '..', '..', 'build', 'core.wasm');
 
 let compiled: WebAssembly.Module | undefined;
 
-function coreModule(): WebAssembly.Module {
+/** The compiled core module (compiled once per process; each instance has its own memory). */
+export function coreModule(): WebAssembly.Module {
   if (!compiled) {
     let bytes: Buffer;
     try {
