@@ -383,6 +383,16 @@ export class MetricDetector {
     return out;
   }
 
+  /**
+   * Scores values[0..n) into out[0..n) in order, continuing the current state (the batch
+   * form of score(), shared with the WASM engine's interface; timestamps are not used).
+   */
+  scoreValues(values: ArrayLike<number>, out: Float64Array): void {
+    const n = values.length;
+    if (out.length < n) throw new RangeError(`scoreValues: ${n} values, room for ${out.length} scores`);
+    for (let i = 0; i < n; i++) out[i] = this.score(0, values[i]);
+  }
+
   /** Grid key of x, clamped to the i32 range. */
   private key(x: number): number {
     const k = Math.floor(x / this.q);
