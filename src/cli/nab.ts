@@ -6,7 +6,8 @@
 import { existsSync, statSync } from 'node:fs';
 import { performance } from 'node:perf_hooks';
 import { checkDetectorName, DataFile, readCorpus, readWindows, WindowsMap, writeDetectorResults } from '../nab/corpus';
-import { MetricDetector, StateLayout } from '../nab/detector';
+import { COMPACT_LAYOUT, STANDARD_LAYOUT, StateLayout } from '../nab/detector';
+import { createMetricDetector, METRIC_ENGINES, MetricEngine } from '../nab/engine';
 import { PROFILE_NAMES, NAB_PROFILES } from '../nab/profiles';
 import { prepareCorpus, scoreCorpus, SeriesInput } from '../nab/scorer';
 import { choiceFlag, parseFlags, runCommand, UsageError } from './args';
@@ -28,6 +29,8 @@ Options:
   --detector <name>     name of the results (a directory and a file prefix;
                         letters, digits, "-" and "." only)             (default: edge-sentinel)
   --layout <standard|compact>  detector state: 160 or 56 bytes per series (default: standard)
+  --engine <wasm|ts>    run the detector in the WASM core or the TypeScript reference;
+                        both give the same scores to the last bit        (default: wasm)
   --json                print one JSON object instead of the table
   -h, --help            this text
 
@@ -46,6 +49,7 @@ export interface NabProfileResult {
 export interface NabRun {
   readonly detector: string;
   readonly layout: StateLayout;
+  readonly engine: MetricEngine;
   readonly files: number;
   readonly points: number;
   /** Seconds spent in the detector alone (reading, writing and scoring excluded). */
@@ -57,19 +61,21 @@ export interface NabRun {
 }
 
 /** Scores every file with a fresh detector state; returns the scores and the detector time. */
-export function runDetectorOnCorpus(files: readonly DataFile[], layout: 'standard' | 'compact' = 'standard'): { scores: Map<string, Float64Array>; seconds: number; points: number } {
-  const detector = new MetricDetector({ layout });
+export function runDetectorOnCorpus(
+  files: readonly DataFile[],
+  layout: 'standard' | 'compact' = 'standard',
+  engine: MetricEngine = 'wasm',
+): { scores: Map<string, Float64Array>; seconds: number; points: number } {
+  const detector = createMetricDetector(engine, { layout });
   const scores = new Map<string, Float64Array>();
   let seconds = 0;
   let points = 0;
   for (const f of files) {
     const n = f.values.length;
     const out = new Float64Array(n);
-    const ts = f.timestamps;
-    const vs = f.values;
     const t0 = performance.now();
     detector.reset();
-    for (let i = 0; i < n; i++) out[i] = detector.score(ts[i], vs[i]);
+    detector.scoreValues(f.values, out);
     seconds += (performance.now() - t0) / 1000;
     points += n;
     scores.set(f.relativePath, out);
@@ -102,7 +108,14 @@ export function scoreNab(files: readonly DataFile[], windows: WindowsMap, scores
 }
 
 /** Reads a NAB corpus, runs the detector, writes the results (when `resultsDir` is given), scores. */
-export function runNab(options: { dataDir: string; labelsFile: string; resultsDir?: string; detector?: string; layout?: 'standard' | 'compact' }): NabRun {
+export function runNab(options: {
+  dataDir: string;
+  labelsFile: string;
+  resultsDir?: string;
+  detector?: string;
+  layout?: 'standard' | 'compact';
+  engine?: MetricEngine;
+}): NabRun {
   const detector = options.detector ?? 'edge-sentinel';
   checkDetectorName(detector);
   const files = readCorpus(options.dataDir);
@@ -112,13 +125,15 @@ export function runNab(options: { dataDir: string; labelsFile: string; resultsDi
     if (windows[f.relativePath] === undefined) throw new Error(`${options.labelsFile} has no entry for ${f.relativePath}`);
   }
   const layoutName = options.layout ?? 'standard';
-  const { scores, seconds, points } = runDetectorOnCorpus(files, layoutName);
+  const engine = options.engine ?? 'wasm';
+  const { scores, seconds, points } = runDetectorOnCorpus(files, layoutName, engine);
   if (options.resultsDir !== undefined) {
     for (const f of files) writeDetectorResults(options.resultsDir, detector, f, scores.get(f.relativePath)!, windows[f.relativePath]);
   }
   return {
     detector,
-    layout: new MetricDetector({ layout: layoutName }).layout,
+    layout: layoutName === 'compact' ? COMPACT_LAYOUT : STANDARD_LAYOUT,
+    engine,
     files: files.length,
     points,
     detectorSeconds: seconds,
@@ -147,7 +162,8 @@ export function formatNabRun(run: NabRun, resultsDir?: string): string {
         `   ${`${p.windowsDetected}/${p.windows}`.padStart(16)}   ${String(p.falsePositives).padStart(15)}`,
     );
   }
-  lines.push(`  detector speed: ${Math.round(run.pointsPerSecond).toLocaleString('en')} points/s (TypeScript reference, detector time only, one cold pass; bench/nab.ts measures warm passes)`);
+  const engine = run.engine === 'wasm' ? 'WASM core' : 'TypeScript reference';
+  lines.push(`  detector speed: ${Math.round(run.pointsPerSecond).toLocaleString('en')} points/s (${engine}, detector time only, one cold pass; bench/nab.ts measures warm passes)`);
   if (resultsDir !== undefined) lines.push(`  results: ${resultsDir}/${run.detector}/<category>/${run.detector}_<name>.csv`);
   return lines.join('\n');
 }
@@ -157,6 +173,7 @@ export function nabRunJson(run: NabRun, resultsDir?: string): Record<string, unk
   return {
     detector: run.detector,
     layout: run.layout.name,
+    engine: run.engine,
     stateBytes: run.layout.bytes,
     files: run.files,
     points: run.points,
@@ -186,6 +203,7 @@ export async function nabCommand(argv: string[]): Promise<number> {
       results: { type: 'string' },
       detector: { type: 'string' },
       layout: { type: 'string' },
+      engine: { type: 'string' },
       json: { type: 'boolean' },
     });
     if (values.help) {
@@ -202,12 +220,13 @@ export async function nabCommand(argv: string[]): Promise<number> {
       throw new UsageError(`--detector: ${(err as Error).message}`);
     }
     const layout = choiceFlag('layout', values.layout, ['standard', 'compact'] as const, 'standard');
+    const engine = choiceFlag('engine', values.engine, METRIC_ENGINES, 'wasm');
     const dataDir = values.data as string;
     const labelsFile = values.labels as string;
     const resultsDir = values.results as string;
     requireDir('--data', dataDir);
     if (!existsSync(labelsFile)) throw new Error(`--labels ${labelsFile}: no such file`);
-    const run = runNab({ dataDir, labelsFile, resultsDir, detector, layout });
+    const run = runNab({ dataDir, labelsFile, resultsDir, detector, layout, engine });
     if (values.json) process.stdout.write(JSON.stringify(nabRunJson(run, resultsDir)) + '\n');
     else process.stdout.write(formatNabRun(run, resultsDir) + '\n');
     return 0;
