@@ -81,7 +81,7 @@ export function resetFindings(): void {
   reasons |= bit;
 }
 
-function flag(bitIndex: u32, score: f64, expected: f64, observed: f64, spread: f64, aux: f64): void {
+export function flag(bitIndex: u32, score: f64, expected: f64, observed: f64, spread: f64, aux: f64): void {
   reasons |= (<u32>1) << bitIndex;
   if (score > s1) {
     r2 = r1; s2 = s1; e2 = e1; o2 = o1; p2 = p1; a2 = a1;
@@ -122,7 +122,7 @@ export function writeVerdict(out: usize, ts: f64, arrival: f64, slot: u32, messa
 }
 
 /** IPv4-coded sources as an exact f64 (port·2^32 + address); hashed ones as −1. */
-function sourceNumber(k: u64): f64 {
+export function sourceNumber(k: u64): f64 {
   const hi = hi32(k);
   return hi >= 0x80000000 ? <f64>(hi & 0x1ffff) * 4294967296.0 + <f64>(<u32>k) : -1;
 }

@@ -10,6 +10,8 @@ import { initParams, paramsBase, param, PRM_MAX_MESSAGE_BYTES, PRM_SWEEP_PERIOD_
 import { initState, findDevice, claimDevice, recordOf, keyOf, firstSlotOf, slots, used, evictions, credEvictions, R_ID, R_ID_LEN, R_LAST_TS, ID_INLINE } from "./state";
 import { initClock, observeClock, clockNow } from "./clock";
 import { resetFindings, scoreEvent, writeVerdict, checkSilence } from "./detectors";
+import { inventoryOn, checkInventory } from "./inventory";
+export { inventoryReserve, inventoryUse } from "./inventory";
 
 const INDEX_ENTRY: u32 = 16; // u32 offset, u32 length, f64 arrival (−1: none)
 // Messages are parsed GROUP at a time and their devices' table lines are touched before
@@ -157,6 +159,7 @@ export function scoreBatch(count: u32): u32 {
       }
       resetFindings();
       scoreEvent(pr, <u32>s, isNew, a);
+      if (inventoryOn) checkInventory(pr, a);
       writeVerdict(at, ts, a, <u32>s, i);
       events += 1;
 

@@ -17,17 +17,23 @@ export namespace Reason {
   export const SILENCE: u32 = 1 << 8;
   export const SIZE_ANOMALY: u32 = 1 << 9;
   export const METRIC_ANOMALY: u32 = 1 << 10;
+  export const UNKNOWN_DEVICE: u32 = 1 << 11;
+  export const REVOKED_CREDENTIAL: u32 = 1 << 12;
+  export const CREDENTIAL_NOT_ENROLLED: u32 = 1 << 13;
+  export const CREDENTIAL_EXPIRED: u32 = 1 << 14;
+  export const SOURCE_OUT_OF_RANGE: u32 = 1 << 15;
+  export const FIRMWARE_BELOW_MINIMUM: u32 = 1 << 16;
   // informational bits: never an alert on their own
-  export const NEW_DEVICE: u32 = 1 << 16;
-  export const REBOOT: u32 = 1 << 17;
-  export const FIRMWARE_UPGRADE: u32 = 1 << 18;
-  export const DUPLICATE: u32 = 1 << 19;
-  export const SEQ_GAP: u32 = 1 << 20;
-  export const RESUMED: u32 = 1 << 21;
+  export const NEW_DEVICE: u32 = 1 << 24;
+  export const REBOOT: u32 = 1 << 25;
+  export const FIRMWARE_UPGRADE: u32 = 1 << 26;
+  export const DUPLICATE: u32 = 1 << 27;
+  export const SEQ_GAP: u32 = 1 << 28;
+  export const RESUMED: u32 = 1 << 29;
 }
 
 /** Bits that can become alerts; the rest only explain. */
-@inline export const ALERTING_REASONS: u32 = 0xffff;
+@inline export const ALERTING_REASONS: u32 = 0xffffff;
 
 // Why a message was rejected (BAD_REASONS in src/core/layout.ts). 0 means valid.
 @inline export const BAD_OK: u32 = 0;

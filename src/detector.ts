@@ -7,6 +7,8 @@ import { Core, createCore, Engine } from './core';
 import type { CoreParams } from './core/params';
 import type { Origin } from './alerts/alert';
 import { AlertListener, AlertPolicy, PolicyOptions } from './alerts/policy';
+import type { Inventory } from './inventory/model';
+import { buildInventoryImage } from './inventory/image';
 
 export interface DetectorOptions {
   engine: Engine;
@@ -62,6 +64,17 @@ export class Detector {
     this.policy.apply(this.core, n, (i) => this.opts.originOf(tags[i]));
     this.opts.onBatch?.(this.core, n, tags);
     return n;
+  }
+
+  /**
+   * Check events against this inventory from the next batch on (undefined: stop). What is
+   * pending is scored first, so every message is judged by the inventory of its time.
+   */
+  setInventory(inv: Inventory | undefined): void {
+    const image = inv ? buildInventoryImage(inv) : undefined;
+    this.flush();
+    this.core.setInventory(image);
+    this.policy.inventory = inv;
   }
 
   /** Flush and close every open alert. */

@@ -6,6 +6,7 @@
 
 import type { AlertKind } from '../core/layout';
 import type { Evidence } from './alert';
+import type { InventoryDevice } from '../inventory/model';
 import { CLONE_BY_SOURCES } from '../core/reference/detectors';
 
 /** One finding as the verdict record carries it. */
@@ -25,6 +26,8 @@ export interface ExplainContext {
   message?: Record<string, unknown>;
   /** Device id held in another table slot (credential_shared names the owner). */
   deviceIdOf(slot: number): string;
+  /** The device's inventory record, when an inventory is loaded and lists it. */
+  enrolled?: InventoryDevice;
 }
 
 export interface Explanation {
@@ -186,5 +189,43 @@ export function explain(f: Finding, ctx: ExplainContext): Explanation {
         evidence: { expected: { [name]: f.expected, sd: f.spread }, observed: { [name]: f.observed }, metric: name },
       };
     }
+    // Inventory checks: what the inventory says against what the message shows.
+    case 'unknown_device':
+      return {
+        summary: `device ${ctx.deviceId} is not in the inventory (${f.spread} devices enrolled)${fromSource}`,
+        evidence: { expected: 'an enrolled device id', observed: { deviceId: ctx.deviceId, credential: str(m, 'credential'), source } },
+      };
+    case 'revoked_credential':
+      return {
+        summary: `revoked credential ${shortCredential(str(m, 'credential'))} used by ${ctx.deviceId}${fromSource}`,
+        evidence: { expected: 'a credential not on the revocation list', observed: { credential: str(m, 'credential'), source } },
+      };
+    case 'credential_not_enrolled': {
+      const listed = ctx.enrolled?.credentials.map((c) => c.id) ?? [];
+      const enrolledText = listed.length ? `enrolled: ${listed.map((c) => shortCredential(c)).join(', ')}` : `${f.spread} enrolled`;
+      const what = f.observed === 0 ? 'no credential' : `credential ${shortCredential(str(m, 'credential'))}`;
+      return {
+        summary: `${what} for ${ctx.deviceId}, which the inventory does not list (${enrolledText})${fromSource}`,
+        evidence: { expected: { credentials: listed.length ? listed : f.spread }, observed: { credential: str(m, 'credential') ?? null, source } },
+      };
+    }
+    case 'credential_expired':
+      return {
+        summary: `credential ${shortCredential(str(m, 'credential'))} expired ${formatDuration(f.observed - f.expected)} ago (at ${new Date(f.expected).toISOString()})`,
+        evidence: { expected: { expiresAt: f.expected, issuedAt: f.spread >= 0 ? f.spread : undefined }, observed: { credential: str(m, 'credential'), at: f.observed } },
+      };
+    case 'source_out_of_range': {
+      const allowed = ctx.enrolled?.sources.map((r) => r.text) ?? [];
+      const now = source ?? sourceText(f.observed) ?? 'an unlisted source';
+      return {
+        summary: `source ${now} is outside the networks allowed for ${ctx.deviceId}${allowed.length ? ` (${allowed.join(', ')})` : ''}`,
+        evidence: { expected: { sources: allowed.length ? allowed : f.spread }, observed: { source: now } },
+      };
+    }
+    case 'firmware_below_minimum':
+      return {
+        summary: `firmware ${str(m, 'firmware') ?? firmwareText(f.observed)} is below the minimum ${firmwareText(f.expected)} the inventory requires`,
+        evidence: { expected: { firmwareAtLeast: firmwareText(f.expected) }, observed: { firmware: str(m, 'firmware') ?? firmwareText(f.observed) } },
+      };
   }
 }

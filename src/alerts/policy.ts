@@ -7,6 +7,7 @@
 
 import { createHash } from 'node:crypto';
 import type { Core } from '../core/core';
+import type { Inventory } from '../inventory/model';
 import { ALERT_KINDS, AlertKind, ALERTING_REASONS, NO_REASON, SWEEP_MESSAGE, V } from '../core/layout';
 import type { Alert, Origin, Severity } from './alert';
 import { explain } from './explain';
@@ -51,6 +52,8 @@ export class AlertPolicy {
   suppressedFindings = 0;
   /** device × kind → fleet time until which findings raise nothing (analyst verdicts). */
   private readonly suppressed = new Map<string, number>();
+  /** The loaded inventory, for explanations that name enrolled credentials and networks. */
+  inventory: Inventory | undefined;
 
   constructor(
     private readonly listener: AlertListener,
@@ -141,7 +144,8 @@ export class AlertPolicy {
       spread: v.getFloat64(at + V.EV1_SPREAD, true),
       aux: v.getFloat64(at + V.EV1_AUX, true),
     };
-    const { summary, evidence } = explain(finding, { deviceId, message: parsed, deviceIdOf: (s) => core.deviceId(s) });
+    const enrolled = this.inventory?.devices?.get(deviceId);
+    const { summary, evidence } = explain(finding, { deviceId, message: parsed, deviceIdOf: (s) => core.deviceId(s), enrolled });
     const alert: Alert = {
       id: alertId(deviceId, kind, arrival),
       deviceId,

@@ -31,8 +31,8 @@ Options:
 
 Ends with a one-line summary on stderr. Exit 0 unless the input cannot be read.`;
 
-const REASON_NAMES = [...ALERT_KINDS, ...Object.keys(Reason).filter((k) => Reason[k as keyof typeof Reason] >= 1 << 16).map((k) => k.toLowerCase())];
-const REASON_BITS = [...ALERT_KINDS.map((_, i) => 1 << i), ...Object.values(Reason).filter((v) => v >= 1 << 16)];
+const REASON_NAMES = [...ALERT_KINDS, ...Object.keys(Reason).filter((k) => Reason[k as keyof typeof Reason] >= 1 << 24).map((k) => k.toLowerCase())];
+const REASON_BITS = [...ALERT_KINDS.map((_, i) => 1 << i), ...Object.values(Reason).filter((v) => v >= 1 << 24)];
 
 function reasonList(bits: number): string[] {
   const out: string[] = [];

@@ -53,6 +53,11 @@ export interface Core {
   findDevice(deviceId: string): number;
   /** What the core holds for the device in `slot` (undefined for an empty slot). */
   describe(slot: number): DeviceRecord | undefined;
+  /**
+   * Check every event from now on against this inventory image (src/inventory/image.ts),
+   * or stop checking (undefined). Takes effect between batches, all at once.
+   */
+  setInventory(image: Uint8Array | undefined): void;
   /** Release memory; the core is unusable afterwards. */
   destroy(): void;
 }

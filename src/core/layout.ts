@@ -15,18 +15,25 @@ export const Reason = {
   SILENCE: 1 << 8, // raised by the sweep, not by an event
   SIZE_ANOMALY: 1 << 9,
   METRIC_ANOMALY: 1 << 10,
+  // inventory checks (only with an inventory or revocation list loaded)
+  UNKNOWN_DEVICE: 1 << 11, // device id not enrolled
+  REVOKED_CREDENTIAL: 1 << 12,
+  CREDENTIAL_NOT_ENROLLED: 1 << 13, // not a credential the inventory lists for this device (or none)
+  CREDENTIAL_EXPIRED: 1 << 14,
+  SOURCE_OUT_OF_RANGE: 1 << 15, // outside the device's allowed networks
+  FIRMWARE_BELOW_MINIMUM: 1 << 16,
   // informational bits: never an alert on their own
-  NEW_DEVICE: 1 << 16,
-  REBOOT: 1 << 17, // seq reset judged benign
-  FIRMWARE_UPGRADE: 1 << 18,
-  DUPLICATE: 1 << 19, // same seq and same device time: a transport re-delivery
-  SEQ_GAP: 1 << 20, // messages lost in between
-  RESUMED: 1 << 21, // first event after a silence verdict
+  NEW_DEVICE: 1 << 24,
+  REBOOT: 1 << 25, // seq reset judged benign
+  FIRMWARE_UPGRADE: 1 << 26,
+  DUPLICATE: 1 << 27, // same seq and same device time: a transport re-delivery
+  SEQ_GAP: 1 << 28, // messages lost in between
+  RESUMED: 1 << 29, // first event after a silence verdict
 } as const;
 export type ReasonName = keyof typeof Reason;
 
 /** Bits that can become alerts; the rest only explain. */
-export const ALERTING_REASONS = 0xffff;
+export const ALERTING_REASONS = 0xffffff;
 
 /** Alert kinds in reason-bit order (bit i ↔ ALERT_KINDS[i]). */
 export const ALERT_KINDS = [
@@ -41,6 +48,12 @@ export const ALERT_KINDS = [
   'silence',
   'size_anomaly',
   'metric_anomaly',
+  'unknown_device',
+  'revoked_credential',
+  'credential_not_enrolled',
+  'credential_expired',
+  'source_out_of_range',
+  'firmware_below_minimum',
 ] as const;
 export type AlertKind = (typeof ALERT_KINDS)[number];
 

@@ -25,6 +25,8 @@ interface CoreExports {
   findSlot(hi: number, lo: number): number;
   slotKeyHi(slot: number): number;
   slotKeyLo(slot: number): number;
+  inventoryReserve(bytes: number): number;
+  inventoryUse(bytes: number): boolean;
 }
 
 /** Where the build puts the release core (same relative place from src/ and dist/). */
@@ -62,14 +64,15 @@ export class WasmCore implements Core {
   readonly params: CoreParams;
   readonly maxBatch: number;
   private readonly x: CoreExports;
-  private readonly mem: Uint8Array;
   private readonly inputBase: number;
   private readonly inputBytes: number;
-  private readonly index32: Uint32Array;
-  private readonly index64: Float64Array;
   private readonly indexBase: number;
-  readonly verdicts: DataView;
-  private readonly records: DataView;
+  // Views of linear memory: remade when it grows (only an inventory load grows it).
+  private mem!: Uint8Array;
+  private index32!: Uint32Array;
+  private index64!: Float64Array;
+  private out!: DataView;
+  private records!: DataView;
   private count = 0;
   private used = 0;
   private batch: Uint8Array[] = [];
@@ -94,13 +97,33 @@ export class WasmCore implements Core {
     const buf = this.x.memory.buffer;
     const values = new Float64Array(buf, this.x.paramsPtr(), PARAM_NAMES.length);
     PARAM_NAMES.forEach((name, i) => (values[i] = this.params[name]));
-    this.mem = new Uint8Array(buf);
     this.inputBase = this.x.inputPtr();
     this.indexBase = this.x.indexPtr();
-    this.index32 = new Uint32Array(buf, this.indexBase, maxBatch * 4);
-    this.index64 = new Float64Array(buf, this.indexBase, maxBatch * 2);
-    this.verdicts = new DataView(buf, this.x.outputPtr(), 2 * maxBatch * V.SIZE);
+    this.makeViews();
+  }
+
+  private makeViews(): void {
+    const buf = this.x.memory.buffer;
+    this.mem = new Uint8Array(buf);
+    this.index32 = new Uint32Array(buf, this.indexBase, this.maxBatch * 4);
+    this.index64 = new Float64Array(buf, this.indexBase, this.maxBatch * 2);
+    this.out = new DataView(buf, this.x.outputPtr(), 2 * this.maxBatch * V.SIZE);
     this.records = new DataView(buf);
+  }
+
+  get verdicts(): DataView {
+    return this.out;
+  }
+
+  setInventory(image: Uint8Array | undefined): void {
+    if (!image) {
+      this.x.inventoryUse(0);
+      return;
+    }
+    const at = this.x.inventoryReserve(image.byteLength);
+    if (this.mem.buffer !== this.x.memory.buffer) this.makeViews();
+    this.mem.set(image, at);
+    if (!this.x.inventoryUse(image.byteLength)) throw new Error('the WASM core rejected the inventory image');
   }
 
   get pending(): number {

@@ -10,6 +10,8 @@ import { V } from '../../src/core/layout';
 import type { CoreParams } from '../../src/core/params';
 import { createFleet } from '../../src/ingest/simulator';
 import { readVerdicts } from '../support/telemetry';
+import { buildInventoryImage } from '../../src/inventory/image';
+import { Inventory, InventoryDevice, parseSourceRule } from '../../src/inventory/model';
 
 interface Case {
   name: string;
@@ -21,6 +23,42 @@ interface Case {
   arrivalField: boolean;
   kafkaArrival: boolean;
   badEvery: number;
+  /** Check against an inventory drawn from the fleet itself (see fleetInventory), replaced halfway. */
+  inventory?: boolean;
+}
+
+/**
+ * An inventory that most of the fleet keeps to and some of it does not: 90 % of the
+ * devices enrolled with the credential, /24 and firmware of their first message (so
+ * attacks and benign changes alike break it), some credentials expiring mid-stream, two
+ * revoked. `variant` 1 enrols a different tenth and revokes other credentials.
+ */
+function fleetInventory(c: Case, variant: number): Inventory {
+  const fleet = createFleet({ devices: c.devices, hours: c.hours, seed: c.seed, arrivalField: c.arrivalField });
+  const first = new Map<string, Record<string, unknown>>();
+  let start = 0;
+  for (let ev = fleet.next(); ev; ev = fleet.next()) {
+    const m = JSON.parse(ev.line) as Record<string, unknown>;
+    start ||= ev.arrivalTs;
+    if (!first.has(m.deviceId as string)) first.set(m.deviceId as string, { ...m, at: ev.arrivalTs });
+  }
+  const devices = new Map<string, InventoryDevice>();
+  const revoked = new Set<string>();
+  let i = 0;
+  for (const [id, m] of first) {
+    i++;
+    if (i % 10 === variant) continue;
+    const cred = typeof m.credential === 'string' ? m.credential : undefined;
+    const src = typeof m.source === 'string' && /^\d+\.\d+\.\d+\.\d+$/.test(m.source) ? m.source.replace(/\.\d+$/, '.0/24') : undefined;
+    devices.set(id, {
+      deviceId: id,
+      credentials: cred ? [{ id: cred, issuedAt: start, expiresAt: i % 7 === 0 ? start + (i % 5) * 3_600_000 : undefined }] : [],
+      sources: src ? [parseSourceRule(src)] : [],
+      minFirmware: i % 11 === 0 ? '99.0.0' : typeof m.firmware === 'string' && i % 3 === 0 ? (m.firmware as string) : undefined,
+    });
+    if (cred && i % 37 === 5 + variant) revoked.add(cred);
+  }
+  return { devices, revoked };
 }
 
 const BAD_LINES = ['{"deviceId":"x"', 'NaN', '{"deviceId":"x","ts":"yesterday"}', '[1,2]', '{"deviceId":"","ts":1}', '{"deviceId":"x","ts":1,"metrics":{"a":"b"}}'];
@@ -30,6 +68,7 @@ const cases: Case[] = [
   { name: 'arrivalTs in every line, odd batch size', devices: 80, hours: 6, seed: 'diff-2', params: {}, batch: 37, arrivalField: true, kafkaArrival: false, badEvery: 0 },
   { name: 'transport arrival times (as from Kafka)', devices: 80, hours: 6, seed: 'diff-3', params: {}, batch: 4096, arrivalField: false, kafkaArrival: true, badEvery: 501 },
   { name: 'table smaller than the fleet: evictions', devices: 300, hours: 3, seed: 'diff-4', params: { capacity: 64 }, batch: 256, arrivalField: false, kafkaArrival: false, badEvery: 0 },
+  { name: 'with an inventory and revocations, replaced halfway', devices: 150, hours: 4, seed: 'diff-5', params: {}, batch: 500, arrivalField: true, kafkaArrival: false, badEvery: 0, inventory: true },
 ];
 
 for (const c of cases) {
@@ -40,6 +79,13 @@ for (const c of cases) {
     let messages = 0;
     let verdicts = 0;
     let alerting = 0;
+    const inventories = c.inventory ? [buildInventoryImage(fleetInventory(c, 0)), buildInventoryImage(fleetInventory(c, 1))] : [];
+    const inventoryBits = new Set<number>();
+    let swapped = false;
+    if (c.inventory) {
+      wasm.setInventory(inventories[0]);
+      ref.setInventory(inventories[0]);
+    }
     const compare = () => {
       const nw = wasm.score();
       const nr = ref.score();
@@ -55,6 +101,7 @@ for (const c of cases) {
       }
       for (let k = 0; k < nw; k++) {
         if (wasm.verdicts.getFloat64(k * V.SIZE + V.SCORE, true) >= 0.5) alerting++;
+        for (let b = 11; b <= 16; b++) if (wasm.verdicts.getUint32(k * V.SIZE + V.REASONS, true) & (1 << b)) inventoryBits.add(b);
         const slot = wasm.verdicts.getUint32(k * V.SIZE + V.SLOT, true);
         if (slot !== 0xffffffff && k % 97 === 0) assert.equal(wasm.deviceId(slot), ref.deviceId(slot));
       }
@@ -68,6 +115,11 @@ for (const c of cases) {
         if (!wasm.add(bytes, arrival)) {
           compare();
           messages += c.batch;
+          if (c.inventory && !swapped && messages >= 30_000) {
+            swapped = true;
+            wasm.setInventory(inventories[1]);
+            ref.setInventory(inventories[1]);
+          }
           assert.ok(wasm.add(bytes, arrival));
         }
         assert.ok(ref.add(bytes, arrival) || (compareBoth(), true));
@@ -90,6 +142,10 @@ for (const c of cases) {
     assert.ok(verdicts > 1000, `a real stream (${verdicts} verdicts)`);
     assert.ok(alerting > 0, 'the stream raised something to compare');
     if (c.params.capacity) assert.ok(wasm.stats().evictions > 0, 'evictions happened');
+    if (c.inventory) {
+      assert.ok(swapped, 'the inventory was replaced mid-stream');
+      assert.deepEqual([...inventoryBits].sort((a, b) => a - b), [11, 12, 13, 14, 15, 16], 'every inventory check fired');
+    }
 
     function compareBoth(): void {
       assert.fail('the reference batch filled before the WASM one');

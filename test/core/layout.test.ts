@@ -90,7 +90,10 @@ test('every plain number has a constant of the same name', () => {
     checked++;
   }
   assert.ok(checked >= 8);
-  assert.equal(layout.ALERT_KINDS.length, 11, 'alert kinds follow the alerting reason bits');
+  // alert kind i is the alerting reason bit 1 << i, by name
+  const alerting = Object.entries(layout.Reason).filter(([, bit]) => (bit & layout.ALERTING_REASONS) !== 0);
+  assert.equal(layout.ALERT_KINDS.length, alerting.length, 'one alert kind per alerting reason bit');
+  for (const [name, bit] of alerting) assert.equal(layout.ALERT_KINDS[Math.log2(bit)], name.toLowerCase(), name);
 });
 
 test('the device record offsets src/core/wasm.ts reads are those of assembly/state.ts', async () => {

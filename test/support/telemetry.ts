@@ -1,7 +1,7 @@
 // Builders for hand-made telemetry in unit tests: one device's messages with explicit
 // times, and a helper that scores a list of messages on a core and returns its verdicts.
 
-import { createCore, Engine } from '../../src/core';
+import { Core, createCore, Engine } from '../../src/core';
 import { ALERT_KINDS, NO_REASON, SWEEP_MESSAGE, V } from '../../src/core/layout';
 import type { CoreParams } from '../../src/core/params';
 
@@ -66,8 +66,15 @@ export function merge(...lists: Msg[][]): Msg[] {
 }
 
 /** Score messages (one batch per `batch` messages) and return every verdict. */
-export function scoreAll(engine: Engine, msgs: (Msg | string | Uint8Array)[], params: Partial<CoreParams> = {}, batch = 512): VerdictRow[] {
+export function scoreAll(
+  engine: Engine,
+  msgs: (Msg | string | Uint8Array)[],
+  params: Partial<CoreParams> = {},
+  batch = 512,
+  prepare?: (core: Core) => void,
+): VerdictRow[] {
   const core = createCore(engine, { capacity: 1024, ...params }, batch);
+  prepare?.(core);
   const rows: VerdictRow[] = [];
   let before = 0; // messages of earlier batches
   const run = () => {

@@ -11,6 +11,7 @@ import { parseReference } from './parse';
 import { CredentialIndex, DeviceState } from './state';
 import { hashOut, hashString } from './hash';
 import { decodeDevice, DeviceRecord } from '../device';
+import { InventoryCheck } from './inventory';
 
 export class ReferenceCore implements Core {
   readonly kind = 'reference' as const;
@@ -33,6 +34,7 @@ export class ReferenceCore implements Core {
   private sweepAt = -1;
   private sweepDebt = 0;
   private sweepCursor = 0;
+  private inventory: InventoryCheck | undefined;
 
   constructor(params: Partial<CoreParams> = {}, maxBatch = DEFAULT_MAX_BATCH, inputBytes = DEFAULT_INPUT_BYTES) {
     this.params = resolveParams(params);
@@ -55,6 +57,10 @@ export class ReferenceCore implements Core {
 
   get verdicts(): DataView {
     return this.out;
+  }
+
+  setInventory(image: Uint8Array | undefined): void {
+    this.inventory = image ? new InventoryCheck(image) : undefined;
   }
 
   add(bytes: Uint8Array, arrival = -1): boolean {
@@ -113,6 +119,7 @@ export class ReferenceCore implements Core {
       }
       f.reset();
       this.detectors.score(e, s, isNew, a, f);
+      if (this.inventory) this.inventory.check(e, a, f);
       f.write(out, at, r.ts, a, s, i);
       this.events++;
 

@@ -48,6 +48,13 @@ export const S = {
   FIRMWARE_DOWNGRADE: 0.85,
   SKEW_UNWARMED: 0.8,
   SILENCE: 0.7,
+  // inventory checks (src/core/reference/inventory.ts)
+  UNKNOWN_DEVICE: 0.9,
+  REVOKED_CREDENTIAL: 0.99,
+  CREDENTIAL_NOT_ENROLLED: 0.9,
+  CREDENTIAL_EXPIRED: 0.75,
+  SOURCE_OUT_OF_RANGE: 0.8,
+  FIRMWARE_BELOW_MINIMUM: 0.7,
 } as const;
 
 /** `spread` of a clone finding: 0 when two seq streams showed it, 1 when two sources did. */
