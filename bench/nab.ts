@@ -2,12 +2,17 @@
 // normalised scores (the project's own implementation of NAB's rules) on the full corpus
 // and on the two halves used to design it without tuning on everything (files alternate
 // within each category, sorted by name: the 1st, 3rd, … go to the dev half, the others
-// to the held-out half), plus the detector's throughput in points/s.
+// to the held-out half), plus the detector's throughput in points/s, the two engines side
+// by side: the WASM core (assembly/metric.ts, values fed in batches) and the TypeScript
+// reference (src/nab/detector.ts), on the same corpus, after warm-up passes, in rounds
+// that alternate which engine goes first; mean ± standard deviation over the rounds.
+// Both engines' scores are compared bit for bit before anything is timed.
 //
 //   node --import tsx bench/nab.ts                 human-readable
 //   node --import tsx bench/nab.ts --json          one JSON object
 //   options: --data <NAB root, with data/ and labels/> (default: ../shared/nab from the
-//            repository root), --layout standard|compact|both (both), --reps N (10)
+//            repository root), --layout standard|compact|both (both), --reps N rounds (10),
+//            --warmup N passes per engine (3), --batch N values per WASM call (4096)
 
 import * as path from 'node:path';
 import { existsSync } from 'node:fs';
@@ -15,6 +20,8 @@ import { parseArgs } from 'node:util';
 import { performance } from 'node:perf_hooks';
 import { DataFile, readCorpus, readWindows, WindowsMap } from '../src/nab/corpus';
 import { COMPACT_LAYOUT, MetricDetector, STANDARD_LAYOUT, StateLayout } from '../src/nab/detector';
+import { SeriesDetector } from '../src/nab/engine';
+import { DEFAULT_METRIC_BATCH, WasmMetricDetector } from '../src/nab/wasm';
 import { NAB_PROFILES, PROFILE_NAMES } from '../src/nab/profiles';
 import { prepareCorpus, scoreCorpus, scoreCorpusAtThresholds, SeriesInput } from '../src/nab/scorer';
 import { runDetectorOnCorpus } from '../src/cli/nab';
@@ -24,12 +31,16 @@ const { values } = parseArgs({
     data: { type: 'string' },
     layout: { type: 'string' },
     reps: { type: 'string' },
+    warmup: { type: 'string' },
+    batch: { type: 'string' },
     json: { type: 'boolean' },
   },
 });
 const ROOT = path.resolve(__dirname, '..');
 const NAB = path.resolve(ROOT, values.data ?? path.join('..', 'shared', 'nab'));
 const REPS = Math.max(1, Number(values.reps ?? 10) | 0);
+const WARMUP = Math.max(0, Number(values.warmup ?? 3) | 0);
+const BATCH = Math.max(1, Number(values.batch ?? DEFAULT_METRIC_BATCH) | 0);
 const LAYOUTS: StateLayout[] =
   values.layout === 'standard' ? [STANDARD_LAYOUT] : values.layout === 'compact' ? [COMPACT_LAYOUT] : [STANDARD_LAYOUT, COMPACT_LAYOUT];
 const log = (s: string) => {
@@ -81,27 +92,85 @@ function summarize(r: ReturnType<typeof scoreCorpus>): Row {
 }
 
 const { dev, heldOut } = halves(files);
-const report: Record<string, unknown> = { nab: path.relative(ROOT, NAB) || '.', files: files.length, points, reps: REPS, layouts: {} };
+const report: Record<string, unknown> = { nab: path.relative(ROOT, NAB) || '.', files: files.length, points, reps: REPS, warmup: WARMUP, batch: BATCH, layouts: {} };
 log(`NAB corpus ${path.relative(ROOT, NAB)}: ${files.length} files, ${points.toLocaleString('en')} points; dev half ${dev.length} files, held-out half ${heldOut.length} files`);
 
-for (const layout of LAYOUTS) {
-  // scores (one pass), then throughput: best of REPS further passes over the whole corpus
-  const { scores } = runDetectorOnCorpus(files, layout.name);
-  const detector = new MetricDetector({ layout: layout.name });
-  let best = Infinity;
-  let sink = 0;
-  for (let rep = 0; rep < REPS; rep++) {
-    const t0 = performance.now();
-    for (const f of files) {
-      detector.reset();
-      const ts = f.timestamps;
-      const vs = f.values;
-      for (let i = 0; i < vs.length; i++) sink += detector.score(ts[i], vs[i]);
-    }
-    best = Math.min(best, (performance.now() - t0) / 1000);
+const out = new Float64Array(files.reduce((n, f) => Math.max(n, f.values.length), 0));
+
+/** One pass over the corpus (fresh state per file), in points per second. */
+function pass(detector: SeriesDetector): number {
+  const t0 = performance.now();
+  for (const f of files) {
+    detector.reset();
+    detector.scoreValues(f.values, out);
   }
-  if (!(sink >= 0)) throw new Error('unreachable');
-  const pointsPerSecond = Math.round(points / best);
+  return points / ((performance.now() - t0) / 1000);
+}
+
+/** One pass calling the WASM core once per point (what batching saves). */
+function passPerPoint(detector: WasmMetricDetector): number {
+  const t0 = performance.now();
+  for (const f of files) {
+    detector.reset();
+    const vs = f.values;
+    for (let i = 0; i < vs.length; i++) out[i] = detector.score(0, vs[i]);
+  }
+  return points / ((performance.now() - t0) / 1000);
+}
+
+interface Speed {
+  mean: number;
+  sd: number;
+  min: number;
+  max: number;
+}
+
+function speed(xs: number[]): Speed {
+  const mean = xs.reduce((a, b) => a + b, 0) / xs.length;
+  const sd = Math.sqrt(xs.reduce((a, b) => a + (b - mean) ** 2, 0) / Math.max(1, xs.length - 1));
+  return { mean: Math.round(mean), sd: Math.round(sd), min: Math.round(Math.min(...xs)), max: Math.round(Math.max(...xs)) };
+}
+
+const fmt = (x: Speed) => `${(x.mean / 1e6).toFixed(2)} M ± ${(x.sd / 1e6).toFixed(2)} M points/s (${(x.min / 1e6).toFixed(2)}–${(x.max / 1e6).toFixed(2)} M)`;
+
+for (const layout of LAYOUTS) {
+  // scores of both engines, compared bit for bit
+  const { scores } = runDetectorOnCorpus(files, layout.name, 'wasm');
+  const tsRun = runDetectorOnCorpus(files, layout.name, 'ts');
+  let differing = 0;
+  for (const f of files) {
+    const a = scores.get(f.relativePath)!;
+    const b = tsRun.scores.get(f.relativePath)!;
+    for (let i = 0; i < a.length; i++) if (!Object.is(a[i], b[i])) differing++;
+  }
+  if (differing > 0) {
+    process.stderr.write(`bench:nab: the WASM and TS engines differ on ${differing} points (${layout.name} layout)\n`);
+    process.exit(1);
+  }
+
+  // throughput: warm-up, then REPS rounds alternating which engine goes first
+  const ts = new MetricDetector({ layout: layout.name });
+  const wasm = new WasmMetricDetector({ layout: layout.name, batch: BATCH });
+  for (let w = 0; w < WARMUP; w++) {
+    pass(ts);
+    pass(wasm);
+    passPerPoint(wasm);
+  }
+  const tsSpeeds: number[] = [];
+  const wasmSpeeds: number[] = [];
+  const perPointSpeeds: number[] = [];
+  for (let rep = 0; rep < REPS; rep++) {
+    if (rep % 2 === 0) {
+      tsSpeeds.push(pass(ts));
+      wasmSpeeds.push(pass(wasm));
+    } else {
+      wasmSpeeds.push(pass(wasm));
+      tsSpeeds.push(pass(ts));
+    }
+    perPointSpeeds.push(passPerPoint(wasm));
+  }
+  const speeds = { wasm: speed(wasmSpeeds), ts: speed(tsSpeeds), wasmPerPoint: speed(perPointSpeeds) };
+  const ratio = Math.round((speeds.wasm.mean / speeds.ts.mean) * 100) / 100;
 
   const full = summarize(scoreCorpus(prepareCorpus(inputs(files, scores, windows)), NAB_PROFILES));
   const devRow = summarize(scoreCorpus(prepareCorpus(inputs(dev, scores, windows)), NAB_PROFILES));
@@ -110,7 +179,9 @@ for (const layout of LAYOUTS) {
 
   (report.layouts as Record<string, unknown>)[layout.name] = {
     stateBytes: layout.bytes,
-    pointsPerSecond,
+    pointsPerSecond: speeds.wasm.mean,
+    enginesAgree: true,
+    speed: { ...speeds, ratio },
     full,
     dev: devRow,
     heldOut: heldRow,
@@ -128,7 +199,12 @@ for (const layout of LAYOUTS) {
   line(`dev half (${dev.length} files)`, devRow);
   line(`held-out half (${heldOut.length} files)`, heldRow);
   line('held-out at the dev thresholds', heldAtDev);
-  log(`  speed: ${pointsPerSecond.toLocaleString('en')} points/s (TypeScript reference; best of ${REPS} passes over the corpus)`);
+  log(`  scores: WASM core = TypeScript reference on all ${points.toLocaleString('en')} points, bit for bit`);
+  log(`  speed (mean ± sd of ${REPS} passes over the corpus after ${WARMUP} warm-up passes; detector time only):`);
+  log(`    WASM core, batches of ${BATCH}     ${fmt(speeds.wasm)}`);
+  log(`    TypeScript reference        ${fmt(speeds.ts)}`);
+  log(`    WASM core, one call a point ${fmt(speeds.wasmPerPoint)}`);
+  log(`    WASM / TypeScript: ${ratio.toFixed(2)}×`);
 }
 
 if (values.json) process.stdout.write(JSON.stringify(report) + '\n');
