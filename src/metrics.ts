@@ -7,6 +7,7 @@ import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom
 import { ALERT_KINDS, BAD_REASONS } from './core/layout';
 import type { CoreStats } from './core/core';
 import type { AlertKind } from './core/layout';
+import type { InventoryState } from './inventory/watch';
 
 /** What the scrape reads the detector's totals from (a Detector satisfies it). */
 export interface DetectorSource {
@@ -91,6 +92,42 @@ export class Metrics {
   /** Record the duration of one scored batch. */
   observeBatch(seconds: number): void {
     this.batchSeconds.observe(seconds);
+  }
+
+  /**
+   * Inventory gauges and reload counters, read from `state` at each scrape. Registered
+   * only when an inventory is configured: without one there is nothing to report.
+   */
+  trackInventory(state: () => InventoryState): this {
+    const p = this.options.prefix;
+    const registers = [this.registry];
+    const seen = { reloads: 0, failed: 0 };
+    new Gauge({ name: `${p}inventory_devices`, help: 'Devices enrolled in the inventory in use', registers, collect() { this.set(state().devices ?? 0); } });
+    new Gauge({ name: `${p}inventory_credentials`, help: 'Credentials enrolled in the inventory in use', registers, collect() { this.set(state().credentials); } });
+    new Gauge({ name: `${p}inventory_revoked_credentials`, help: 'Credentials on the revocation list in use', registers, collect() { this.set(state().revoked); } });
+    new Gauge({ name: `${p}inventory_loaded_timestamp_seconds`, help: 'When the inventory in use was loaded (Unix time)', registers, collect() { this.set(state().loadedAt / 1000); } });
+    new Gauge({ name: `${p}inventory_in_sync`, help: '1 when the files on disk are the ones in use, 0 while a changed file is rejected', registers, collect() { this.set(state().inSync ? 1 : 0); } });
+    new Counter({
+      name: `${p}inventory_reloads_total`,
+      help: 'Inventory or revocation list reloads applied',
+      registers,
+      collect() {
+        const n = state().reloads;
+        if (n > seen.reloads) this.inc(n - seen.reloads);
+        seen.reloads = n;
+      },
+    });
+    new Counter({
+      name: `${p}inventory_reload_failures_total`,
+      help: 'Changed inventory or revocation files rejected (invalid or removed; the previous one stays in use)',
+      registers,
+      collect() {
+        const n = state().failedReloads;
+        if (n > seen.failed) this.inc(n - seen.failed);
+        seen.failed = n;
+      },
+    });
+    return this;
   }
 
   /** Prometheus text exposition. */
