@@ -10,7 +10,7 @@ import { initParams, paramsBase, param, PRM_MAX_MESSAGE_BYTES, PRM_SWEEP_PERIOD_
 import { initState, findDevice, claimDevice, recordOf, keyOf, firstSlotOf, slots, used, evictions, credEvictions, R_ID, R_ID_LEN, R_LAST_TS, ID_INLINE } from "./state";
 import { initClock, observeClock, clockNow } from "./clock";
 import { resetFindings, scoreEvent, writeVerdict, checkSilence } from "./detectors";
-import { inventoryOn, checkInventory } from "./inventory";
+import { inventoryOn, inventoryProbe, inventoryEntry, checkInventory } from "./inventory";
 export { inventoryReserve, inventoryUse } from "./inventory";
 
 const INDEX_ENTRY: u32 = 16; // u32 offset, u32 length, f64 arrival (−1: none)
@@ -112,13 +112,14 @@ export function scoreBatch(count: u32): u32 {
   let sweeps: u32 = 0;
   for (let g: u32 = 0; g < n; g += GROUP) {
     const m = n - g < GROUP ? n - g : GROUP;
-    // 1. parse the group; touch each device's key line
+    // 1. parse the group; touch each device's key line (and inventory slot)
     let sink: u64 = 0;
     for (let k: u32 = 0; k < m; k++) {
       const entry = indexBase + <usize>(g + k) * INDEX_ENTRY;
       const pr = parsedBase + <usize>k * P.SIZE;
       if (parseMessage(inputBase + load<u32>(entry), load<u32>(entry + 4), pr, maxBytes) == 0) {
         sink += keyOf(firstSlotOf(load<u64>(pr + P.DEVICE_HASH)));
+        if (inventoryOn) sink += inventoryProbe(load<u64>(pr + P.DEVICE_HASH));
       }
     }
     // 2. touch the records of the devices already known (hot lines 0 and 1)
@@ -159,7 +160,7 @@ export function scoreBatch(count: u32): u32 {
       }
       resetFindings();
       scoreEvent(pr, <u32>s, isNew, a);
-      if (inventoryOn) checkInventory(pr, a);
+      if (inventoryOn) checkInventory(pr, a, inventoryEntry(key));
       writeVerdict(at, ts, a, <u32>s, i);
       events += 1;
 

@@ -1,7 +1,8 @@
 // Inventory checks against the image built by src/inventory/image.ts (read that file for
 // the format), the same steps as src/core/reference/inventory.ts. The image lives in a
 // region of linear memory JS fills between batches; `inventoryUse` switches it in at
-// once, so a reload is atomic for the scoring loop.
+// once, so a reload is atomic for the scoring loop. The device lookup is split from the
+// check so that the scoring loop can look up (and touch) a whole group's entries first.
 
 import { P, Has } from "./layout";
 import { flag, sourceNumber } from "./detectors";
@@ -23,6 +24,15 @@ const S_FIRMWARE_BELOW_MINIMUM: f64 = 0.7;
 const MAGIC: u32 = 0x31564e49;
 const FLAG_DEVICES: u32 = 1;
 const RULE_IPV4: u32 = 0;
+const SLOT_SIZE: usize = 64;
+const SLOT_MIN_FIRMWARE: usize = 8;
+const SLOT_CRED_COUNT: usize = 16;
+const SLOT_RULE_COUNT: usize = 18;
+const SLOT_OVERFLOW: usize = 20;
+const SLOT_CRED: usize = 24;
+const SLOT_RULE: usize = 48;
+const CRED_SIZE: usize = 24;
+const RULE_SIZE: usize = 16;
 
 let region: usize = 0;
 let regionCap: usize = 0;
@@ -31,11 +41,9 @@ let listsDevices: bool = false;
 let deviceSlots: u32 = 0;
 let revokedSlots: u32 = 0;
 let devicesAt: usize = 0;
-let entriesAt: usize = 0;
-let credsAt: usize = 0;
-let rulesAt: usize = 0;
 let revokedAt: usize = 0;
 let deviceCount: f64 = 0;
+let anyRevoked: bool = false;
 
 /** A region of at least `bytes` for JS to write an image into (grown, never shrunk). */
 export function inventoryReserve(bytes: u32): usize {
@@ -56,11 +64,10 @@ export function inventoryUse(bytes: u32): bool {
   deviceSlots = load<u32>(h + 8);
   revokedSlots = load<u32>(h + 12);
   devicesAt = h + <usize>load<u32>(h + 16);
-  entriesAt = h + <usize>load<u32>(h + 20);
-  credsAt = h + <usize>load<u32>(h + 24);
-  rulesAt = h + <usize>load<u32>(h + 28);
-  revokedAt = h + <usize>load<u32>(h + 32);
+  revokedAt = h + <usize>load<u32>(h + 24);
   deviceCount = <f64>load<u32>(h + 36);
+  anyRevoked = false;
+  for (let i: u32 = 0; i < revokedSlots && !anyRevoked; i++) anyRevoked = load<u64>(revokedAt + (<usize>i << 3)) != 0;
   inventoryOn = true;
   return true;
 }
@@ -79,50 +86,67 @@ function lookup(base: usize, slots: u32, stride: usize, key: u64): i32 {
   return -1;
 }
 
-/** Check one valid parsed event (`pr`) arriving at `a` against the inventory. */
-export function checkInventory(pr: usize, a: f64): void {
+/** The first key a device lookup reads (to touch its cache line ahead of time). */
+export function inventoryProbe(device: u64): u64 {
+  return deviceSlots == 0 ? 0 : load<u64>(devicesAt + <usize>(<u32>device & (deviceSlots - 1)) * SLOT_SIZE);
+}
+
+/** The device's slot in the image (its address), or 0 when the inventory does not list it. */
+export function inventoryEntry(device: u64): usize {
+  const d = lookup(devicesAt, deviceSlots, SLOT_SIZE, device);
+  return d < 0 ? 0 : devicesAt + <usize>d * SLOT_SIZE;
+}
+
+/** Credential i of a device slot: in the slot itself (i = 0), else in its overflow. */
+@inline function credAt(entry: usize, i: u32): usize {
+  return i == 0 ? entry + SLOT_CRED : region + <usize>load<u32>(entry + SLOT_OVERFLOW) + <usize>(i - 1) * CRED_SIZE;
+}
+
+/** Rule j: in the slot (j = 0), else in the overflow after the overflow credentials. */
+@inline function ruleAt(entry: usize, j: u32, credCount: u32): usize {
+  if (j == 0) return entry + SLOT_RULE;
+  const creds: u32 = credCount > 1 ? credCount - 1 : 0;
+  return region + <usize>load<u32>(entry + SLOT_OVERFLOW) + <usize>creds * CRED_SIZE + <usize>(j - 1) * RULE_SIZE;
+}
+
+/** Check one valid parsed event (`pr`) arriving at `a`; `entry` is inventoryEntry of its device. */
+export function checkInventory(pr: usize, a: f64, entry: usize): void {
   const has = load<u32>(pr + P.FLAGS);
   const hasCred = (has & Has.CREDENTIAL) != 0;
   const cred = load<u64>(pr + P.CRED_HASH);
-  if (hasCred && lookup(revokedAt, revokedSlots, 8, cred) >= 0) flag(B_REVOKED_CREDENTIAL, S_REVOKED_CREDENTIAL, -1, -1, 0, 0);
+  if (hasCred && anyRevoked && lookup(revokedAt, revokedSlots, 8, cred) >= 0) flag(B_REVOKED_CREDENTIAL, S_REVOKED_CREDENTIAL, -1, -1, 0, 0);
   if (!listsDevices) return;
-  const d = lookup(devicesAt, deviceSlots, 16, load<u64>(pr + P.DEVICE_HASH));
-  if (d < 0) {
+  if (entry == 0) {
     flag(B_UNKNOWN_DEVICE, S_UNKNOWN_DEVICE, -1, -1, deviceCount, 0);
     return;
   }
-  const e = entriesAt + <usize>load<u32>(devicesAt + <usize>d * 16 + 8) * 32;
-  const credCount = load<u32>(e + 12);
+  const credCount = <u32>load<u16>(entry + SLOT_CRED_COUNT);
+  const ruleCount = <u32>load<u16>(entry + SLOT_RULE_COUNT);
   if (credCount > 0) {
     if (!hasCred) flag(B_CREDENTIAL_NOT_ENROLLED, S_CREDENTIAL_NOT_ENROLLED, -1, 0, <f64>credCount, 0);
     else {
-      let c = credsAt + <usize>load<u32>(e + 8) * 24;
-      const end = c + <usize>credCount * 24;
-      while (c < end && load<u64>(c) != cred) c += 24;
-      if (c == end) flag(B_CREDENTIAL_NOT_ENROLLED, S_CREDENTIAL_NOT_ENROLLED, -1, 1, <f64>credCount, 0);
+      let i: u32 = 0;
+      while (i < credCount && load<u64>(credAt(entry, i)) != cred) i++;
+      if (i == credCount) flag(B_CREDENTIAL_NOT_ENROLLED, S_CREDENTIAL_NOT_ENROLLED, -1, 1, <f64>credCount, 0);
       else {
+        const c = credAt(entry, i);
         const expires = load<f64>(c + 16);
         if (a >= expires) flag(B_CREDENTIAL_EXPIRED, S_CREDENTIAL_EXPIRED, expires, a, load<f64>(c + 8), 0);
       }
     }
   }
-  const ruleCount = load<u32>(e + 20);
   if (ruleCount > 0 && (has & Has.SOURCE) != 0) {
     const src = load<u64>(pr + P.SOURCE_HASH);
     const isIpv4 = <u32>(src >> 32) >= 0x80000000;
-    let r = rulesAt + <usize>load<u32>(e + 16) * 16;
-    const end = r + <usize>ruleCount * 16;
     let allowed = false;
-    while (r < end) {
-      if (load<u32>(r) == RULE_IPV4) {
-        if (isIpv4 && (<u32>src & load<u32>(r + 4)) == load<u32>(r + 8)) allowed = true;
-      } else if (load<u64>(r + 8) == src) allowed = true;
-      if (allowed) break;
-      r += 16;
+    for (let j: u32 = 0; j < ruleCount && !allowed; j++) {
+      const r = ruleAt(entry, j, credCount);
+      if (load<u32>(r) == RULE_IPV4) allowed = isIpv4 && (<u32>src & load<u32>(r + 4)) == load<u32>(r + 8);
+      else allowed = load<u64>(r + 8) == src;
     }
     if (!allowed) flag(B_SOURCE_OUT_OF_RANGE, S_SOURCE_OUT_OF_RANGE, -1, sourceNumber(src), <f64>ruleCount, 0);
   }
-  const minimum = load<f64>(e);
+  const minimum = load<f64>(entry + SLOT_MIN_FIRMWARE);
   if (minimum >= 0 && (has & Has.FIRMWARE) != 0) {
     const fw = load<f64>(pr + P.FIRMWARE);
     if (fw < minimum) flag(B_FIRMWARE_BELOW_MINIMUM, S_FIRMWARE_BELOW_MINIMUM, minimum, fw, 0, 0);

@@ -1,6 +1,8 @@
 // bench:core — the same input bytes through (a) the WASM core, bytes → verdicts, and
 // (b) the TypeScript reference, TextDecoder + JSON.parse → verdicts, side by side in one
-// run with the `benchmark` package. One operation = one pass over the whole stream with
+// run with the `benchmark` package, and (c) the WASM core checking every event against an
+// inventory of 100,000 enrolled devices (credential, allowed network, minimum firmware).
+// One operation = one pass over the whole stream with
 // a fresh core (device inserts included, as a live detector meets its fleet), so device
 // time always moves forward and no pass re-scores stale messages as replays.
 //
@@ -16,6 +18,8 @@ import type { Core } from '../src/core/core';
 import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
 import { createFleet } from '../src/ingest/simulator';
+import { buildInventoryImage } from '../src/inventory/image';
+import { InventoryDevice, parseSourceRule } from '../src/inventory/model';
 
 const { values } = parseArgs({
   options: {
@@ -74,8 +78,35 @@ function pass(make: () => Core): number {
   return alerts;
 }
 
+// The inventory: every device of the stream enrolled with the credential and /24 network
+// of its first message and a minimum firmware, so each check runs its whole path; padded
+// with devices that never send to INVENTORY_DEVICES.
+const INVENTORY_DEVICES = 100_000;
+const enrolled = new Map<string, InventoryDevice>();
+for (let i = 0; i < count; i++) {
+  const m = JSON.parse(messages[i].toString()) as { deviceId: string; credential?: string; source?: string };
+  if (enrolled.has(m.deviceId)) continue;
+  const net = m.source && /^\d+\.\d+\.\d+\.\d+$/.test(m.source) ? m.source.replace(/\.\d+$/, '.0/24') : undefined;
+  enrolled.set(m.deviceId, {
+    deviceId: m.deviceId,
+    credentials: m.credential ? [{ id: m.credential, issuedAt: 0 }] : [],
+    sources: net ? [parseSourceRule(net)] : [],
+    minFirmware: '1.0.0',
+  });
+}
+for (let i = 0; enrolled.size < INVENTORY_DEVICES; i++) {
+  enrolled.set(`spare-${i}`, { deviceId: `spare-${i}`, credentials: [{ id: `tok-spare-${i}` }], sources: [parseSourceRule('10.0.0.0/8')] });
+}
+const inventoryImage = buildInventoryImage({ devices: enrolled, revoked: new Set(['tok-revoked-1', 'tok-revoked-2']) });
+log(`  inventory: ${enrolled.size.toLocaleString('en')} devices, ${(inventoryImage.byteLength / 1e6).toFixed(1)} MB image`);
+
 const capacity = Math.max(DEVICES * 1.2, 1024);
 const makeWasm = () => new WasmCore({ capacity });
+const makeWasmInventory = () => {
+  const core = new WasmCore({ capacity });
+  core.setInventory(inventoryImage);
+  return core;
+};
 const makeRef = () => new ReferenceCore({ capacity });
 
 // sanity: both engines produce the same number of verdicts on this input
@@ -88,11 +119,12 @@ const suite = new Benchmark.Suite('core');
 suite
   .add('wasm', () => pass(makeWasm), { minSamples: MIN_SAMPLES })
   .add('reference', () => pass(makeRef), { minSamples: MIN_SAMPLES })
+  .add('wasm+inventory', () => pass(makeWasmInventory), { minSamples: MIN_SAMPLES })
   .on('cycle', (e: Benchmark.Event) => {
     const b = e.target as unknown as Benchmark;
     const eventsPerSec = (b.hz ?? 0) * count;
     results[b.name as string] = { eventsPerSec, rme: b.stats.rme, samples: b.stats.sample.length };
-    log(`  ${String(b.name).padEnd(10)} ${Math.round(eventsPerSec).toLocaleString('en').padStart(12)} events/s  ±${b.stats.rme.toFixed(1)}%  (${b.stats.sample.length} passes)`);
+    log(`  ${String(b.name).padEnd(15)} ${Math.round(eventsPerSec).toLocaleString('en').padStart(12)} events/s  ±${b.stats.rme.toFixed(1)}%  (${b.stats.sample.length} passes)`);
   })
   .run({ async: false });
 
@@ -111,6 +143,12 @@ const report = {
   wasm: { eventsPerSec: Math.round(wasm), rmePercent: Number(results.wasm.rme.toFixed(2)), passes: results.wasm.samples },
   reference: { eventsPerSec: Math.round(ref), rmePercent: Number(results.reference.rme.toFixed(2)), passes: results.reference.samples },
   ratio: Number((wasm / ref).toFixed(2)),
+  wasmWithInventory: {
+    inventoryDevices: enrolled.size,
+    eventsPerSec: Math.round(results['wasm+inventory'].eventsPerSec),
+    rmePercent: Number(results['wasm+inventory'].rme.toFixed(2)),
+    relativeToWasm: Number((results['wasm+inventory'].eventsPerSec / wasm).toFixed(3)),
+  },
   memory: { ...mem, tableMB: Number(((mem.tableSlots * mem.bytesPerSlot) / 1048576).toFixed(1)) },
   targets: { wasmEventsPerSec: 2_000_000, ratio: 2, bytesPerDevice: 256, rssMBFor1M: 512 },
 };
@@ -120,6 +158,7 @@ else {
   log(`WASM core:      ${Math.round(wasm).toLocaleString('en')} events/s`);
   log(`TS reference:   ${Math.round(ref).toLocaleString('en')} events/s`);
   log(`ratio:          ${report.ratio}×`);
+  log(`WASM + inventory of ${enrolled.size.toLocaleString('en')}: ${report.wasmWithInventory.eventsPerSec.toLocaleString('en')} events/s (${report.wasmWithInventory.relativeToWasm}× without)`);
   log(`device record:  256 bytes (+ 32 bytes of index per slot)`);
   log(`${MEMORY_DEVICES.toLocaleString('en')} devices (table of ${mem.tableSlots.toLocaleString('en')} slots): ${mem.devicesHeld.toLocaleString('en')} held, ${mem.evicted} evicted, process RSS ${mem.rssMB} MB`);
 }

@@ -51,3 +51,28 @@ test('source, firmware, clock, rate, silence, size, metric', () => {
   assert.equal(m.summary, 'temp 500, usual 21.5 ± 0.8 (598 σ)');
   assert.deepEqual(m.evidence.expected, { temp: 21.5, sd: 0.8 });
 });
+
+test('inventory kinds: what the inventory lists against what the message shows', () => {
+  const enrolled = {
+    deviceId: 'thermo-0042',
+    credentials: [{ id: 'sha256:good' }],
+    sources: [{ kind: 'ipv4' as const, text: '10.20.0.0/16', network: ip(10, 20, 0, 0), prefix: 16 }],
+  };
+  const c = (message: Record<string, unknown>) => ({ ...ctx(message), enrolled });
+  assert.equal(explain(f('unknown_device', -1, -1, 1200), ctx({ source: '10.9.9.9' })).summary, 'device thermo-0042 is not in the inventory (1200 devices enrolled) from source 10.9.9.9');
+  assert.equal(explain(f('revoked_credential', -1, -1), ctx({ credential: 'tok-17' })).summary, 'revoked credential tok-17 used by thermo-0042');
+  assert.equal(
+    explain(f('credential_not_enrolled', -1, 1, 1), c({ credential: 'sha256:evil' })).summary,
+    'credential sha256:evil for thermo-0042, which the inventory does not list (enrolled: sha256:good)',
+  );
+  assert.match(explain(f('credential_not_enrolled', -1, 0, 1), c({})).summary, /^no credential for thermo-0042/);
+  const expiry = Date.UTC(2026, 5, 1);
+  const expired = explain(f('credential_expired', expiry, expiry + 2 * 86_400_000, expiry - 86_400_000 * 365), ctx({ credential: 'sha256:old' }));
+  assert.equal(expired.summary, 'credential sha256:old expired 2 d ago (at 2026-06-01T00:00:00.000Z)');
+  assert.deepEqual(expired.evidence.expected, { expiresAt: expiry, issuedAt: expiry - 86_400_000 * 365 });
+  assert.equal(explain(f('source_out_of_range', -1, ip(192, 168, 1, 4), 1), c({ source: '192.168.1.4' })).summary, 'source 192.168.1.4 is outside the networks allowed for thermo-0042 (10.20.0.0/16)');
+  assert.equal(
+    explain(f('firmware_below_minimum', 2 * 4294967296 + 4 * 65536, 2 * 4294967296 + 3 * 65536 + 9), ctx({ firmware: '2.3.9' })).summary,
+    'firmware 2.3.9 is below the minimum 2.4.0 the inventory requires',
+  );
+});

@@ -97,6 +97,23 @@ for (const engine of ENGINES) {
       assert.equal(r.ev1.observed, (10 << 24) + (2 << 16) + 1, 'the IPv4 source as a number');
     });
 
+    test('several credentials and networks per device (rotation overlap): each one counts', () => {
+      const inv = inventory([
+        device('multi', {
+          credentials: [
+            { id: 'cred-a', expiresAt: T0 + DAY },
+            { id: 'cred-b', issuedAt: T0 - 2 * DAY, expiresAt: T0 - DAY },
+            { id: 'cred-c' },
+          ],
+          sources: [parseSourceRule('10.1.0.0/16'), parseSourceRule('172.16.0.0/12'), parseSourceRule('gw-eu-1')],
+        }),
+      ]);
+      const at = (i: number, credential: string, source: string): Msg => ({ ...series(1, { deviceId: 'multi' })[0], seq: i, ts: T0 + i * 30_000, arrivalTs: T0 + i * 30_000 + 40, credential, source });
+      const rows = run([at(0, 'cred-a', '10.1.2.3'), at(1, 'cred-c', '172.31.0.1'), at(2, 'cred-c', 'gw-eu-1'), at(3, 'cred-b', '10.1.2.3'), at(4, 'cred-d', '172.32.0.1')], inv);
+      const bits = rows.map((r) => r.reasons & INVENTORY_BITS);
+      assert.deepEqual(bits, [0, 0, 0, Reason.CREDENTIAL_EXPIRED, Reason.CREDENTIAL_NOT_ENROLLED | Reason.SOURCE_OUT_OF_RANGE]);
+    });
+
     test('firmware_below_minimum on the first message, upgrades above it are fine', () => {
       const inv = inventory([device('ok-1', { minFirmware: '2.4.0' })]);
       const rows = run([...series(2, { deviceId: 'ok-1', firmware: '2.3.9' }), ...series(2, { deviceId: 'ok-1', firmware: '2.4.0' }, 30_000, T0 + 120_000, 2)], inv);

@@ -2,7 +2,7 @@
 // same image (src/inventory/image.ts), read through a DataView.
 
 import { Findings, EventInput, S, sourceNumber } from './detectors';
-import { FLAG_DEVICES, H, INVENTORY_MAGIC, RULE_IPV4 } from '../../inventory/image';
+import { CRED_SIZE, FLAG_DEVICES, H, INVENTORY_MAGIC, RULE_IPV4, RULE_SIZE, SLOT, SLOT_SIZE } from '../../inventory/image';
 
 const B_UNKNOWN_DEVICE = 11;
 const B_REVOKED_CREDENTIAL = 12;
@@ -17,9 +17,6 @@ export class InventoryCheck {
   private readonly deviceSlots: number;
   private readonly revokedSlots: number;
   private readonly devicesAt: number;
-  private readonly entriesAt: number;
-  private readonly credsAt: number;
-  private readonly rulesAt: number;
   private readonly revokedAt: number;
   private readonly deviceCount: number;
 
@@ -32,9 +29,6 @@ export class InventoryCheck {
     this.deviceSlots = v.getUint32(H.DEVICE_SLOTS, true);
     this.revokedSlots = v.getUint32(H.REVOKED_SLOTS, true);
     this.devicesAt = v.getUint32(H.DEVICES, true);
-    this.entriesAt = v.getUint32(H.ENTRIES, true);
-    this.credsAt = v.getUint32(H.CREDS, true);
-    this.rulesAt = v.getUint32(H.RULES, true);
     this.revokedAt = v.getUint32(H.REVOKED, true);
     this.deviceCount = v.getUint32(H.DEVICE_COUNT, true);
   }
@@ -62,42 +56,41 @@ export class InventoryCheck {
       f.flag(B_REVOKED_CREDENTIAL, S.REVOKED_CREDENTIAL, -1, -1, 0, 0);
     }
     if (!this.listsDevices) return;
-    const d = this.lookup(this.devicesAt, this.deviceSlots, 16, e.deviceHi, e.deviceLo);
+    const d = this.lookup(this.devicesAt, this.deviceSlots, SLOT_SIZE, e.deviceHi, e.deviceLo);
     if (d < 0) {
       f.flag(B_UNKNOWN_DEVICE, S.UNKNOWN_DEVICE, -1, -1, this.deviceCount, 0);
       return;
     }
-    const entry = this.entriesAt + v.getUint32(this.devicesAt + d * 16 + 8, true) * 32;
-    const credCount = v.getUint32(entry + 12, true);
+    const entry = this.devicesAt + d * SLOT_SIZE;
+    const credCount = v.getUint16(entry + SLOT.CRED_COUNT, true);
+    const ruleCount = v.getUint16(entry + SLOT.RULE_COUNT, true);
+    const overflow = v.getUint32(entry + SLOT.OVERFLOW, true);
+    // credential i sits in the slot (i = 0) or in the overflow; rules follow the overflow credentials
+    const credAt = (i: number) => (i === 0 ? entry + SLOT.CRED : overflow + (i - 1) * CRED_SIZE);
+    const ruleAt = (j: number) => (j === 0 ? entry + SLOT.RULE : overflow + (credCount > 1 ? credCount - 1 : 0) * CRED_SIZE + (j - 1) * RULE_SIZE);
     if (credCount > 0) {
       if (!e.hasCred) f.flag(B_CREDENTIAL_NOT_ENROLLED, S.CREDENTIAL_NOT_ENROLLED, -1, 0, credCount, 0);
       else {
-        let c = this.credsAt + v.getUint32(entry + 8, true) * 24;
-        const end = c + credCount * 24;
-        while (c < end && !this.is(c, e.credHi, e.credLo)) c += 24;
-        if (c === end) f.flag(B_CREDENTIAL_NOT_ENROLLED, S.CREDENTIAL_NOT_ENROLLED, -1, 1, credCount, 0);
+        let i = 0;
+        while (i < credCount && !this.is(credAt(i), e.credHi, e.credLo)) i++;
+        if (i === credCount) f.flag(B_CREDENTIAL_NOT_ENROLLED, S.CREDENTIAL_NOT_ENROLLED, -1, 1, credCount, 0);
         else {
-          const expires = v.getFloat64(c + 16, true);
-          if (a >= expires) f.flag(B_CREDENTIAL_EXPIRED, S.CREDENTIAL_EXPIRED, expires, a, v.getFloat64(c + 8, true), 0);
+          const expires = v.getFloat64(credAt(i) + 16, true);
+          if (a >= expires) f.flag(B_CREDENTIAL_EXPIRED, S.CREDENTIAL_EXPIRED, expires, a, v.getFloat64(credAt(i) + 8, true), 0);
         }
       }
     }
-    const ruleCount = v.getUint32(entry + 20, true);
     if (ruleCount > 0 && e.hasSource) {
       const isIpv4 = e.sourceHi >= 0x80000000;
-      let r = this.rulesAt + v.getUint32(entry + 16, true) * 16;
-      const end = r + ruleCount * 16;
       let allowed = false;
-      while (r < end) {
-        if (v.getUint32(r, true) === RULE_IPV4) {
-          if (isIpv4 && ((e.sourceLo & v.getUint32(r + 4, true)) >>> 0) === v.getUint32(r + 8, true)) allowed = true;
-        } else if (this.is(r + 8, e.sourceHi, e.sourceLo)) allowed = true;
-        if (allowed) break;
-        r += 16;
+      for (let j = 0; j < ruleCount && !allowed; j++) {
+        const r = ruleAt(j);
+        if (v.getUint32(r, true) === RULE_IPV4) allowed = isIpv4 && ((e.sourceLo & v.getUint32(r + 4, true)) >>> 0) === v.getUint32(r + 8, true);
+        else allowed = this.is(r + 8, e.sourceHi, e.sourceLo);
       }
       if (!allowed) f.flag(B_SOURCE_OUT_OF_RANGE, S.SOURCE_OUT_OF_RANGE, -1, sourceNumber(e.sourceHi, e.sourceLo), ruleCount, 0);
     }
-    const minimum = v.getFloat64(entry, true);
+    const minimum = v.getFloat64(entry + SLOT.MIN_FIRMWARE, true);
     if (minimum >= 0 && e.hasFirmware && e.firmware < minimum) {
       f.flag(B_FIRMWARE_BELOW_MINIMUM, S.FIRMWARE_BELOW_MINIMUM, minimum, e.firmware, 0, 0);
     }
