@@ -10,6 +10,7 @@ Commands:
   replay     score an NDJSON telemetry file and write alerts
   simulate   write a simulated fleet with labelled attacks (telemetry.ndjson, labels.json)
   nab        score the metric detector on the Numenta Anomaly Benchmark
+  inventory  device inventory: learn a draft from telemetry, report credential hygiene
 
 Run "edge-sentinel <command> --help" for a command's options.`;
 
@@ -21,6 +22,7 @@ const commands: Record<string, () => Command> = {
   start: () => require('./start').startCommand,
   run: () => require('./run').runDetectorCommand,
   nab: () => require('./nab').nabCommand,
+  inventory: () => require('./inventory').inventoryCommand,
 };
 
 export async function main(argv: string[]): Promise<number> {
