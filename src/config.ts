@@ -33,6 +33,17 @@ export interface InfluxConfig {
   windowMs: number;
 }
 
+export interface InventoryConfig {
+  /** Enrolled devices, CSV or NDJSON (src/inventory/load.ts). */
+  file?: string;
+  /** Revoked credential ids, one per line. */
+  revoked?: string;
+  /** Credentials issued longer ago than this are reported as due for rotation. */
+  rotationAgeDays: number;
+}
+
+export const DEFAULT_ROTATION_AGE_DAYS = 90;
+
 export interface RunConfig {
   kafka?: KafkaConfig;
   influx?: InfluxConfig;
@@ -42,6 +53,7 @@ export interface RunConfig {
   reportIntervalMs: number;
   /** Embedded fleet (no Kafka): size, hours, speed. */
   fleet: { devices: number; hours: number; seed: string; speed: number };
+  inventory: InventoryConfig;
 }
 
 /** Every setting: its env name, flag name, and config-file key. */
@@ -75,6 +87,9 @@ export const SETTINGS = {
   FLEET_HOURS: 'fleet-hours',
   FLEET_SEED: 'fleet-seed',
   FLEET_SPEED: 'fleet-speed',
+  INVENTORY_FILE: 'inventory',
+  REVOKED_FILE: 'revoked',
+  ROTATION_AGE_DAYS: 'rotation-age-days',
 } as const;
 export type SettingName = keyof typeof SETTINGS;
 
@@ -231,6 +246,8 @@ export function resolveConfig(s: Partial<Record<SettingName, string>>): RunConfi
       seed: s.FLEET_SEED ?? '1',
       speed: s.FLEET_SPEED === 'max' ? Infinity : num('FLEET_SPEED', 600, 1),
     },
+    // the files themselves are read (and every row checked) when the detector starts
+    inventory: { file: s.INVENTORY_FILE, revoked: s.REVOKED_FILE, rotationAgeDays: int('ROTATION_AGE_DAYS', DEFAULT_ROTATION_AGE_DAYS, 1, 36_500) },
   };
   if (problems.length) throw new ConfigError(problems);
   return config;
