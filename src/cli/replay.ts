@@ -11,6 +11,10 @@ import { Detector, formatCounts, sumCounts } from '../detector';
 import { LineSplitter, splitStream } from '../ingest/lines';
 import { choiceFlag, intFlag, parseFlags, runCommand, UsageError } from './args';
 import { LineWriter, openChecked } from './output';
+import { stderrLog } from '../log';
+import { attachInventory } from '../inventory/attach';
+import { InventoryError } from '../inventory/load';
+import type { InventoryWatcher } from '../inventory/watch';
 
 export const REPLAY_HELP = `Usage: edge-sentinel replay --input <file|-> [options]
 
@@ -26,10 +30,15 @@ Options:
   --dead-letter <file>   write rejected lines here, prefixed by their reason and a tab
   --engine <wasm|reference>  scoring core                                   (default: wasm)
   --capacity <n>         devices tracked at once                              (default: ${DEFAULT_PARAMS.capacity})
+  --inventory <file>     enrolled devices, CSV or NDJSON: raises the inventory alerts
+                         (unknown_device, revoked_credential, …); reloaded when the file
+                         changes, so lines read after a change are judged by the new one
+  --revoked <file>       revoked credential ids, one per line
   --quiet                no progress lines on stderr
   -h, --help             this text
 
-Ends with a one-line summary on stderr. Exit 0 unless the input cannot be read.`;
+Ends with a one-line summary on stderr. Exit 0 unless the input cannot be read (1) or an
+inventory file is invalid (2, every problem listed).`;
 
 const REASON_NAMES = [...ALERT_KINDS, ...Object.keys(Reason).filter((k) => Reason[k as keyof typeof Reason] >= 1 << 24).map((k) => k.toLowerCase())];
 const REASON_BITS = [...ALERT_KINDS.map((_, i) => 1 << i), ...Object.values(Reason).filter((v) => v >= 1 << 24)];
@@ -50,6 +59,8 @@ export async function replayCommand(argv: string[]): Promise<number> {
       engine: { type: 'string' },
       capacity: { type: 'string' },
       quiet: { type: 'boolean', short: 'q' },
+      inventory: { type: 'string' },
+      revoked: { type: 'string' },
     });
     if (values.help) {
       process.stdout.write(REPLAY_HELP + '\n');
@@ -109,8 +120,33 @@ export async function replayCommand(argv: string[]): Promise<number> {
       },
     });
 
+    let linesRead = 0; // 1-based number of the last line handed to the detector
+    let inventory: InventoryWatcher | undefined;
+    try {
+      inventory = await attachInventory(
+        { inventory: values.inventory, revoked: values.revoked },
+        {
+          target: detector,
+          log: stderrLog(values.quiet),
+          onApplied: () => {
+            if (inventory && !values.quiet) process.stderr.write(`replay: inventory reloaded after input line ${linesRead}: later lines are judged by it\n`);
+          },
+        },
+      );
+    } catch (e) {
+      if (!(e instanceof InventoryError)) throw e;
+      for (const p of e.problems) process.stderr.write(`edge-sentinel replay: ${p}\n`);
+      await alerts.close();
+      await scores?.close();
+      await dlq?.close();
+      return 2;
+    }
+
     let lastProgress = started;
-    const splitter = new LineSplitter((line, lineNo) => detector.add(line, -1, lineNo), detector.core.params.maxMessageBytes);
+    const splitter = new LineSplitter((line, lineNo) => {
+      detector.add(line, -1, lineNo);
+      linesRead = lineNo + 1;
+    }, detector.core.params.maxMessageBytes);
     await splitStream(input, splitter, async () => {
       await alerts.drain();
       if (scores) await scores.drain();
@@ -122,6 +158,7 @@ export async function replayCommand(argv: string[]): Promise<number> {
         process.stderr.write(`replay: ${t.messages.toLocaleString('en')} lines, ${t.devices} devices, ${sumCounts(t.alerts)} alerts so far\n`);
       }
     });
+    inventory?.close();
     detector.finish();
     await alerts.close();
     await scores?.close();
