@@ -22,6 +22,7 @@ import { StreamHub } from './stream';
 import { registerAlertRoutes } from './routes/alerts';
 import { registerOpsRoutes } from './routes/ops';
 import { registerDashboard } from './routes/dashboard';
+import { InventoryApiSource, registerInventoryRoutes } from './routes/inventory';
 
 declare module 'fastify' {
   interface FastifyRequest {
@@ -42,6 +43,8 @@ export interface ApiServerDeps {
   health: Health;
   /** Scores and metric values of watched devices, and metric names (device view). */
   history?: DeviceHistory;
+  /** The inventory in use, for /api/inventory/report (absent: the route answers 404). */
+  inventory?: InventoryApiSource;
   options?: Partial<ApiOptions>;
 }
 
@@ -116,6 +119,7 @@ export function createApiServer(deps: ApiServerDeps): ApiServer {
       tags: [
         { name: 'alerts', description: 'Alerts and analyst verdicts (API key required when keys are configured)' },
         { name: 'devices', description: 'What the detector knows about a device' },
+        { name: 'inventory', description: 'The device inventory against what the detector sees (API key required when keys are configured)' },
         { name: 'operations', description: 'Metrics, liveness, readiness' },
       ],
       components: {
@@ -152,6 +156,7 @@ export function createApiServer(deps: ApiServerDeps): ApiServer {
       return payload;
     });
     registerAlertRoutes(api, { ...deps, hub, secured: options.keys.length > 0 });
+    registerInventoryRoutes(api, deps, options.keys.length > 0 ? [{ apiKey: [] }, { bearer: [] }] : []);
   });
 
   // in a plugin, so that @fastify/swagger (loaded by then) sees the routes

@@ -8,7 +8,7 @@ import { AlertSink, AlertStore, AlertStoreOptions, fanOut } from '../../src/aler
 import type { AlertEvent } from '../../src/alerts/policy';
 import { DeviceHistory } from '../../src/api/history';
 import type { ApiOptions } from '../../src/api/options';
-import { ApiServer, createApiServer } from '../../src/api/server';
+import { ApiServer, ApiServerDeps, createApiServer } from '../../src/api/server';
 import { Detector } from '../../src/detector';
 import { Health } from '../../src/health';
 import { Metrics } from '../../src/metrics';
@@ -33,7 +33,13 @@ export interface Harness {
 let line = 0;
 
 export async function startHarness(
-  opts: { api?: Partial<ApiOptions>; store?: Partial<AlertStoreOptions>; sinks?: AlertSink[]; engine?: 'wasm' | 'reference' } = {},
+  opts: {
+    api?: Partial<ApiOptions>;
+    store?: Partial<AlertStoreOptions>;
+    sinks?: AlertSink[];
+    engine?: 'wasm' | 'reference';
+    inventory?: ApiServerDeps['inventory'];
+  } = {},
 ): Promise<Harness> {
   const store = new AlertStore({ ...opts.store, sinks: opts.sinks ?? [] });
   const history = new DeviceHistory();
@@ -50,7 +56,7 @@ export async function startHarness(
   store.attach(detector.policy);
   const metrics = new Metrics({ processMetrics: false }).track(detector);
   const health = new Health();
-  const server = createApiServer({ detector, store, metrics, health, history, options: { port: 0, logLevel: false, ...opts.api } });
+  const server = createApiServer({ detector, store, metrics, health, history, inventory: opts.inventory, options: { port: 0, logLevel: false, ...opts.api } });
   const url = await server.listen();
   return {
     server,
