@@ -20,6 +20,9 @@ import { DeviceHistory } from '../api/history';
 import { apiOptionsFromEnv, resolveApiOptions } from '../api/options';
 import { ApiServer, createApiServer } from '../api/server';
 import { verdictLine } from '../sinks/points';
+import { attachInventory } from '../inventory/attach';
+import { InventoryError } from '../inventory/load';
+import type { InventoryWatcher } from '../inventory/watch';
 
 const flagOptions = Object.fromEntries(Object.values(SETTINGS).map((f) => [f, { type: 'string' as const }]));
 
@@ -51,6 +54,11 @@ Every setting is a flag, an environment variable, or a key of a JSON --config fi
   --engine ENGINE (wasm|reference), --capacity CAPACITY (devices tracked, default 65536)
   --report-interval-ms REPORT_INTERVAL_MS   a progress line this often (default 10000)
   --fleet-devices, --fleet-hours, --fleet-seed, --fleet-speed   the embedded fleet
+  --inventory      INVENTORY_FILE       enrolled devices, CSV or NDJSON (see README "Device inventory");
+                                        reloaded when the file changes (or on SIGHUP), kept when the new one is invalid
+  --revoked        REVOKED_FILE         revoked credential ids, one per line (# comments)
+  --rotation-age-days ROTATION_AGE_DAYS credentials older than this are due for rotation in
+                                        GET /api/inventory/report (default 90)
   --config <file.json>
   -h, --help
 
@@ -117,6 +125,21 @@ export async function runMain(config: RunConfig, log = stderrLog(), env: NodeJS.
   pipeline.onScored = (core, n) => history.record(core, n);
   store.attach(pipeline.detector.policy);
   metrics.track(pipeline.detector);
+  let inventory: InventoryWatcher | undefined;
+  try {
+    inventory = await attachInventory({ inventory: config.inventory.file, revoked: config.inventory.revoked }, { target: pipeline.detector, log, metrics, health });
+  } catch (e) {
+    if (!(e instanceof InventoryError)) throw e;
+    // a configuration error like any other: say everything that is wrong, exit 2
+    log.error(`the inventory cannot be used (${e.problems.length} problem${e.problems.length > 1 ? 's' : ''}):`);
+    for (const p of e.problems) log.error(`  ${p}`);
+    await influx?.close();
+    process.off('SIGTERM', onTerm);
+    process.off('SIGINT', onInt);
+    return 2;
+  }
+  const onHup = () => void inventory?.check();
+  if (inventory) process.on('SIGHUP', onHup);
   if (influx) {
     const sink = influx;
     // analyst verdicts are stored with their alert (same point identity)
@@ -124,7 +147,15 @@ export async function runMain(config: RunConfig, log = stderrLog(), env: NodeJS.
   }
   let server: ApiServer | undefined;
   if (apiOptions) {
-    server = createApiServer({ detector: pipeline.detector, store, metrics, health, history, options: apiOptions });
+    server = createApiServer({
+      detector: pipeline.detector,
+      store,
+      metrics,
+      health,
+      history,
+      inventory: inventory && { watcher: inventory, rotationAgeDays: config.inventory.rotationAgeDays },
+      options: apiOptions,
+    });
     const url = await server.listen();
     log.info(`API on ${url}/api/alerts, dashboard on ${url}/, metrics on ${url}/metrics`);
   }
@@ -161,6 +192,8 @@ export async function runMain(config: RunConfig, log = stderrLog(), env: NodeJS.
     log.error(`stopped on error: ${(e as Error).message}`);
     code = 1;
   } finally {
+    inventory?.close();
+    process.off('SIGHUP', onHup);
     await server?.close();
     await source?.disconnect();
     await influx?.close();

@@ -16,6 +16,11 @@ import { DeviceHistory } from '../api/history';
 import { apiOptionsFromEnv, DEFAULT_API_OPTIONS, resolveApiOptions } from '../api/options';
 import { ApiServer, createApiServer } from '../api/server';
 import { choiceFlag, intFlag, numFlag, parseFlags, runCommand, UsageError } from './args';
+import { DEFAULT_ROTATION_AGE_DAYS } from '../config';
+import { stderrLog } from '../log';
+import { attachInventory } from '../inventory/attach';
+import { InventoryError } from '../inventory/load';
+import type { InventoryWatcher } from '../inventory/watch';
 
 export const START_HELP = `Usage: edge-sentinel start [options]
 
@@ -35,6 +40,9 @@ Options:
   --api-keys-file <file>  API keys, one per line ("label:key" or "key"; also API_KEYS_FILE)
   --no-api          do not serve the API
   --keep-running    keep serving the API after the fleet has ended, until Ctrl-C
+  --inventory <file>  enrolled devices, CSV or NDJSON (also INVENTORY_FILE); reloaded on change
+  --revoked <file>    revoked credential ids, one per line (also REVOKED_FILE)
+  --rotation-age-days <n>  rotation age for /api/inventory/report (also ROTATION_AGE_DAYS; default ${DEFAULT_ROTATION_AGE_DAYS})
   -h, --help        this text
 
 Environment: API_KEYS (comma list of keys, "label:key" or "key") makes /api/* need
@@ -62,6 +70,9 @@ export async function startCommand(argv: string[]): Promise<number> {
       'api-keys-file': { type: 'string' },
       'no-api': { type: 'boolean' },
       'keep-running': { type: 'boolean' },
+      inventory: { type: 'string' },
+      revoked: { type: 'string' },
+      'rotation-age-days': { type: 'string' },
     });
     if (values.help) {
       process.stdout.write(START_HELP + '\n');
@@ -77,6 +88,8 @@ export async function startCommand(argv: string[]): Promise<number> {
     const keepRunning = values['keep-running'] === true;
     if (keepRunning && !serveApi) throw new UsageError('--keep-running keeps the API up: it cannot go with --no-api');
     const apiPort = values['api-port'] === undefined ? undefined : intFlag('api-port', values['api-port'], 0, 0, 65535);
+    const inventoryFiles = { inventory: values.inventory ?? (process.env.INVENTORY_FILE || undefined), revoked: values.revoked ?? (process.env.REVOKED_FILE || undefined) };
+    const rotationAgeDays = intFlag('rotation-age-days', values['rotation-age-days'] ?? (process.env.ROTATION_AGE_DAYS || undefined), DEFAULT_ROTATION_AGE_DAYS, 1, 36_500);
     // settings errors (keys file, non-loopback without keys) before anything starts
     const apiOptions = serveApi
       ? resolveApiOptions(
@@ -112,9 +125,17 @@ export async function startCommand(argv: string[]): Promise<number> {
     const metrics = new Metrics().track(detector);
     const health = new Health();
     health.register('fleet', 'ok', 'replaying the simulated fleet');
+    let inventory: InventoryWatcher | undefined;
+    try {
+      inventory = await attachInventory(inventoryFiles, { target: detector, log: stderrLog(), metrics, health });
+    } catch (e) {
+      if (!(e instanceof InventoryError)) throw e;
+      for (const p of e.problems) process.stderr.write(`edge-sentinel start: ${p}\n`);
+      return 2;
+    }
     let server: ApiServer | undefined;
     if (apiOptions) {
-      server = createApiServer({ detector, store, metrics, health, history, options: apiOptions });
+      server = createApiServer({ detector, store, metrics, health, history, inventory: inventory && { watcher: inventory, rotationAgeDays }, options: apiOptions });
       let url: string;
       try {
         url = await server.listen();
@@ -172,6 +193,7 @@ export async function startCommand(argv: string[]): Promise<number> {
     } finally {
       process.off('SIGINT', onSignal);
       process.off('SIGTERM', onSignal);
+      inventory?.close();
       await server?.close();
     }
     return 0;
