@@ -7,7 +7,11 @@
 import { parseMessage } from "./parse";
 import { P, V, NO_REASON, SWEEP_MESSAGE, Has } from "./layout";
 import { initParams, paramsBase, param, PRM_MAX_MESSAGE_BYTES, PRM_SWEEP_PERIOD_MS, PARAM_COUNT } from "./params";
-import { initState, findDevice, claimDevice, recordOf, keyOf, firstSlotOf, slots, used, evictions, credEvictions, R_ID, R_ID_LEN, R_LAST_TS, ID_INLINE } from "./state";
+import {
+  initState, findDevice, claimDevice, recordOf, keyOf, firstSlotOf, slots, used, evictions, credEvictions, R_ID, R_ID_LEN,
+  R_LAST_TS, ID_INLINE, partitions, currentPartition, setCurrentPartition, releaseSlot, credentialSlot, credKeys, credOwners,
+  credSeen, keys,
+} from "./state";
 import { initClock, observeClock, clockNow } from "./clock";
 import { resetFindings, scoreEvent, writeVerdict, checkSilence } from "./detectors";
 import { inventoryOn, inventoryProbe, inventoryEntry, checkInventory } from "./inventory";
@@ -158,6 +162,7 @@ export function scoreBatch(count: u32): u32 {
         s = <i32>claimDevice(key);
         rememberId(<u32>s, msg, pr);
       }
+      store<u16>(partitions + (<usize>s << 1), currentPartition);
       resetFindings();
       scoreEvent(pr, <u32>s, isNew, a);
       if (inventoryOn) checkInventory(pr, a, inventoryEntry(key));
@@ -209,3 +214,39 @@ export function findSlot(hi: u32, lo: u32): i32 {
 }
 export function slotKeyHi(slot: u32): u32 { return <u32>(keyOf(slot) >> 32); }
 export function slotKeyLo(slot: u32): u32 { return <u32>keyOf(slot); }
+
+// ---- partition hand-over (src/core/wasm.ts reads and writes the tables directly) -------
+export function setPartition(p: u32): void { setCurrentPartition(p); }
+export function keysPtr(): usize { return keys; }
+export function partitionsPtr(): usize { return partitions; }
+export function credKeysPtr(): usize { return credKeys; }
+export function credOwnersPtr(): usize { return credOwners; }
+export function credSeenPtr(): usize { return credSeen; }
+
+/** The slot for a device being restored (its own when present), tagged with its partition; JS then writes the record. */
+export function importDevice(hi: u32, lo: u32, partition: u32): u32 {
+  const key = (<u64>hi << 32) | <u64>lo;
+  let s = findDevice(key);
+  if (s < 0) s = <i32>claimDevice(key);
+  store<u16>(partitions + (<usize>s << 1), <u16>partition);
+  return <u32>s;
+}
+
+/** Forget every device of a partition; returns how many. */
+export function dropPartition(partition: u32): u32 {
+  let n: u32 = 0;
+  for (let s: u32 = 0; s < slots; s++) {
+    if (keyOf(s) != 0 && <u32>load<u16>(partitions + (<usize>s << 1)) == partition) {
+      releaseSlot(s);
+      n++;
+    }
+  }
+  return n;
+}
+
+/** Restore a credential index entry (credential → owner, claimed at `seen`). */
+export function importCredential(hi: u32, lo: u32, ownerHi: u32, ownerLo: u32, seen: f64): void {
+  const k = credentialSlot((<u64>hi << 32) | <u64>lo);
+  store<u64>(credOwners + (<usize>k << 3), (<u64>ownerHi << 32) | <u64>ownerLo);
+  store<f64>(credSeen + (<usize>k << 3), seen);
+}

@@ -53,6 +53,12 @@ export let records: usize = 0; // RECORD_SIZE × slots
 export let used: u32 = 0;
 export let evictions: f64 = 0;
 
+// The Kafka partition each device's events came from last (u16 × slots): snapshots and
+// hand-overs work per partition. Kept apart from the records: written every event, read
+// only when a partition is saved or dropped.
+export let partitions: usize = 0;
+export let currentPartition: u16 = 0;
+
 export let credKeys: usize = 0; // u64 × slots
 export let credOwners: usize = 0; // u64 × slots
 export let credSeen: usize = 0; // f64 × slots
@@ -70,6 +76,9 @@ export function initState(n: u32): void {
   credKeys = alignedAlloc(<usize>n << 3, 64);
   credOwners = alignedAlloc(<usize>n << 3, 64);
   credSeen = alignedAlloc(<usize>n << 3, 64);
+  partitions = alignedAlloc(<usize>n << 1, 64);
+  memory.fill(partitions, 0, <usize>n << 1);
+  currentPartition = 0;
   memory.fill(keys, 0, <usize>n << 3);
   memory.fill(records, 0, <usize>n * RECORD_SIZE);
   memory.fill(credKeys, 0, <usize>n << 3);
@@ -151,6 +160,18 @@ export function claimDevice(key: u64): u32 {
   const v = <u32>victim;
   store<u64>(keys + (<usize>v << 3), key);
   return v;
+}
+
+/** The partition of the messages scored from now on. */
+export function setCurrentPartition(p: u32): void {
+  currentPartition = <u16>p;
+}
+
+/** Empty a slot (its device handed over to another instance). */
+export function releaseSlot(slot: u32): void {
+  if (keyOf(slot) == 0) return;
+  store<u64>(keys + (<usize>slot << 3), 0);
+  used--;
 }
 
 /** Slot of a credential in the index; a new entry (owner 0) is claimed when absent. */

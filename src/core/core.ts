@@ -6,6 +6,7 @@
 
 import type { CoreParams } from './params';
 import type { DeviceRecord } from './device';
+import type { PartitionState } from './snapshot';
 
 export interface CoreStats {
   /** Valid events scored. */
@@ -58,6 +59,14 @@ export interface Core {
    * or stop checking (undefined). Takes effect between batches, all at once.
    */
   setInventory(image: Uint8Array | undefined): void;
+  /** The Kafka partition of the messages scored from now on (0 outside Kafka). */
+  setPartition(partition: number): void;
+  /** Everything the core holds about the devices last seen on this partition. */
+  exportPartition(partition: number): PartitionState;
+  /** Take over the devices of a partition snapshot (replacing what the core held for them). */
+  importPartition(state: PartitionState): void;
+  /** Forget the devices of a partition (handed over to another instance); returns how many. */
+  dropPartition(partition: number): number;
   /** Release memory; the core is unusable afterwards. */
   destroy(): void;
 }

@@ -10,6 +10,8 @@ import { BAD_REASONS, Reason, V } from './layout';
 import { CoreParams, PARAM_NAMES, resolveParams, tableSlots } from './params';
 import { decodeDevice, DeviceRecord } from './device';
 import { hashOut, hashString } from './reference/hash';
+import { ID_NOT_INLINE, REC } from './record';
+import type { PartitionState } from './snapshot';
 
 interface CoreExports {
   memory: WebAssembly.Memory;
@@ -27,6 +29,15 @@ interface CoreExports {
   slotKeyLo(slot: number): number;
   inventoryReserve(bytes: number): number;
   inventoryUse(bytes: number): boolean;
+  setPartition(p: number): void;
+  keysPtr(): number;
+  partitionsPtr(): number;
+  credKeysPtr(): number;
+  credOwnersPtr(): number;
+  credSeenPtr(): number;
+  importDevice(hi: number, lo: number, partition: number): number;
+  dropPartition(partition: number): number;
+  importCredential(hi: number, lo: number, ownerHi: number, ownerLo: number, seen: number): void;
 }
 
 /** Where the build puts the release core (same relative place from src/ and dist/). */
@@ -48,13 +59,7 @@ export function coreModule(): WebAssembly.Module {
   return compiled;
 }
 
-/** Device record offsets (assembly/state.ts; test/core/layout.test.ts keeps them equal). */
-export const REC = {
-  LAST_ARRIVAL: 0, LAST_TS: 8, SEQ_MAIN: 16, SOURCE: 32, CRED: 40, FIRMWARE: 48, GAP_FAST: 56, GAP_SLOW: 60,
-  SIZE_MEAN: 64, SIZE_VAR: 68, SKEW_MEAN: 72, EVENTS: 76, FLAGS: 80, METRIC_COUNT: 82, ID_LEN: 83, METRIC_N: 84,
-  METRIC_HASH: 92, METRIC_MEAN: 96, METRIC_VAR: 100, METRIC_STRIDE: 12, PREV_SOURCE: 208, SOURCE_CHANGED_AT: 216,
-  PREV_CRED: 224, CRED_CHANGED_AT: 232, ID: 240, SIZE: 256,
-} as const;
+export { REC };
 const ID_LEN = REC.ID_LEN;
 const ID = REC.ID;
 const STATS_BAD = 6;
@@ -109,6 +114,60 @@ export class WasmCore implements Core {
     this.index64 = new Float64Array(buf, this.indexBase, this.maxBatch * 2);
     this.out = new DataView(buf, this.x.outputPtr(), 2 * this.maxBatch * V.SIZE);
     this.records = new DataView(buf);
+  }
+
+  setPartition(partition: number): void {
+    this.x.setPartition(partition);
+  }
+
+  exportPartition(partition: number): PartitionState {
+    const buf = this.x.memory.buffer;
+    const slots = this.stats().slots;
+    const keys = new Uint32Array(buf, this.x.keysPtr(), slots * 2);
+    const parts = new Uint16Array(buf, this.x.partitionsPtr(), slots);
+    const mine: number[] = [];
+    for (let s = 0; s < slots; s++) if ((keys[2 * s] !== 0 || keys[2 * s + 1] !== 0) && parts[s] === partition) mine.push(s);
+    const out = new Uint32Array(mine.length * 2);
+    const records = new Uint8Array(mine.length * REC.SIZE);
+    const ids = mine.map((s, i) => {
+      out[2 * i] = keys[2 * s + 1];
+      out[2 * i + 1] = keys[2 * s];
+      const p = this.x.recordPtr(s);
+      records.set(this.mem.subarray(p, p + REC.SIZE), i * REC.SIZE);
+      return this.deviceId(s);
+    });
+    // credential index entries whose owner is one of these devices
+    const ck = new Uint32Array(buf, this.x.credKeysPtr(), slots * 2);
+    const co = new Uint32Array(buf, this.x.credOwnersPtr(), slots * 2);
+    const cs = new Float64Array(buf, this.x.credSeenPtr(), slots);
+    const credKeys: number[] = [];
+    const credSeen: number[] = [];
+    for (let k = 0; k < slots; k++) {
+      if (co[2 * k] === 0 && co[2 * k + 1] === 0) continue;
+      const owner = this.x.findSlot(co[2 * k + 1], co[2 * k]);
+      if (owner < 0 || parts[owner] !== partition) continue;
+      credKeys.push(ck[2 * k + 1], ck[2 * k], co[2 * k + 1], co[2 * k]);
+      credSeen.push(cs[k]);
+    }
+    return { partition, keys: out, records, ids, credKeys: Uint32Array.from(credKeys), credSeen: Float64Array.from(credSeen) };
+  }
+
+  importPartition(state: PartitionState): void {
+    for (let i = 0; i < state.ids.length; i++) {
+      const s = this.x.importDevice(state.keys[2 * i], state.keys[2 * i + 1], state.partition);
+      const p = this.x.recordPtr(s);
+      this.mem.set(state.records.subarray(i * REC.SIZE, (i + 1) * REC.SIZE), p);
+      if (this.mem[p + ID_LEN] === ID_NOT_INLINE) this.longIds.set(s, state.ids[i]);
+      else this.longIds.delete(s);
+    }
+    for (let i = 0; i < state.credSeen.length; i++) {
+      const k = state.credKeys;
+      this.x.importCredential(k[4 * i], k[4 * i + 1], k[4 * i + 2], k[4 * i + 3], state.credSeen[i]);
+    }
+  }
+
+  dropPartition(partition: number): number {
+    return this.x.dropPartition(partition);
   }
 
   get verdicts(): DataView {

@@ -97,7 +97,7 @@ test('every plain number has a constant of the same name', () => {
 });
 
 test('the device record offsets src/core/wasm.ts reads are those of assembly/state.ts', async () => {
-  const { REC } = await import('../../src/core/wasm');
+  const { REC } = await import('../../src/core/record');
   const text = readFileSync(join(__dirname, '..', '..', 'assembly', 'state.ts'), 'utf8');
   const as: Record<string, number> = {};
   for (const m of text.matchAll(/export const (R_[A-Z_]+|METRIC_STRIDE|RECORD_SIZE): u32 = (\d+);/g)) as[m[1]] = Number(m[2]);

@@ -12,6 +12,8 @@ import { CredentialIndex, DeviceState } from './state';
 import { hashOut, hashString } from './hash';
 import { decodeDevice, DeviceRecord } from '../device';
 import { InventoryCheck } from './inventory';
+import { readRecord, writeRecord, REC } from '../record';
+import type { PartitionState } from '../snapshot';
 
 export class ReferenceCore implements Core {
   readonly kind = 'reference' as const;
@@ -35,6 +37,7 @@ export class ReferenceCore implements Core {
   private sweepDebt = 0;
   private sweepCursor = 0;
   private inventory: InventoryCheck | undefined;
+  private currentPartition = 0;
 
   constructor(params: Partial<CoreParams> = {}, maxBatch = DEFAULT_MAX_BATCH, inputBytes = DEFAULT_INPUT_BYTES) {
     this.params = resolveParams(params);
@@ -57,6 +60,69 @@ export class ReferenceCore implements Core {
 
   get verdicts(): DataView {
     return this.out;
+  }
+
+  setPartition(partition: number): void {
+    this.currentPartition = partition & 0xffff;
+  }
+
+  exportPartition(partition: number): PartitionState {
+    const st = this.state;
+    const mine: number[] = [];
+    for (let s = 0; s < st.slots; s++) if ((st.keyHi[s] !== 0 || st.keyLo[s] !== 0) && st.partition[s] === partition) mine.push(s);
+    const keys = new Uint32Array(mine.length * 2);
+    const records = new Uint8Array(mine.length * REC.SIZE);
+    const view = new DataView(records.buffer);
+    const ids = mine.map((s, i) => {
+      keys[2 * i] = st.keyHi[s];
+      keys[2 * i + 1] = st.keyLo[s];
+      writeRecord(st, s, view, i * REC.SIZE);
+      return st.ids[s] ?? '';
+    });
+    const c = this.creds;
+    const credKeys: number[] = [];
+    const credSeen: number[] = [];
+    for (let k = 0; k < c.slots; k++) {
+      if (c.ownerHi[k] === 0 && c.ownerLo[k] === 0) continue;
+      const owner = st.find(c.ownerHi[k], c.ownerLo[k]);
+      if (owner < 0 || st.partition[owner] !== partition) continue;
+      credKeys.push(c.keyHi[k], c.keyLo[k], c.ownerHi[k], c.ownerLo[k]);
+      credSeen.push(c.seen[k]);
+    }
+    return { partition, keys, records, ids, credKeys: Uint32Array.from(credKeys), credSeen: Float64Array.from(credSeen) };
+  }
+
+  importPartition(state: PartitionState): void {
+    const st = this.state;
+    const view = new DataView(state.records.buffer, state.records.byteOffset, state.records.byteLength);
+    for (let i = 0; i < state.ids.length; i++) {
+      const hi = state.keys[2 * i];
+      const lo = state.keys[2 * i + 1];
+      let s = st.find(hi, lo);
+      if (s < 0) s = st.claim(hi, lo);
+      readRecord(st, s, view, i * REC.SIZE);
+      st.ids[s] = state.ids[i];
+      st.partition[s] = state.partition;
+    }
+    const k = state.credKeys;
+    for (let i = 0; i < state.credSeen.length; i++) {
+      const slot = this.creds.slotOf(k[4 * i], k[4 * i + 1]);
+      this.creds.ownerHi[slot] = k[4 * i + 2];
+      this.creds.ownerLo[slot] = k[4 * i + 3];
+      this.creds.seen[slot] = state.credSeen[i];
+    }
+  }
+
+  dropPartition(partition: number): number {
+    const st = this.state;
+    let n = 0;
+    for (let s = 0; s < st.slots; s++) {
+      if ((st.keyHi[s] !== 0 || st.keyLo[s] !== 0) && st.partition[s] === partition) {
+        st.release(s);
+        n++;
+      }
+    }
+    return n;
   }
 
   setInventory(image: Uint8Array | undefined): void {
@@ -117,6 +183,7 @@ export class ReferenceCore implements Core {
         s = st.claim(r.deviceHi, r.deviceLo);
         st.ids[s] = r.deviceId;
       }
+      st.partition[s] = this.currentPartition;
       f.reset();
       this.detectors.score(e, s, isNew, a, f);
       if (this.inventory) this.inventory.check(e, a, f);

@@ -60,6 +60,8 @@ export class DeviceState {
   readonly metricMean: Float32Array; // × 8
   readonly metricVar: Float32Array; // × 8
   readonly ids: (string | undefined)[];
+  /** Kafka partition each device's events came from last (snapshots work per partition). */
+  readonly partition: Uint16Array;
   used = 0;
   evictions = 0;
 
@@ -99,6 +101,15 @@ export class DeviceState {
     this.metricMean = new Float32Array(n * 8);
     this.metricVar = new Float32Array(n * 8);
     this.ids = new Array(n);
+    this.partition = new Uint16Array(n);
+  }
+
+  /** Empty a slot (its device handed over to another instance). */
+  release(s: number): void {
+    if (this.keyHi[s] === 0 && this.keyLo[s] === 0) return;
+    this.keyHi[s] = this.keyLo[s] = 0;
+    this.ids[s] = undefined;
+    this.used--;
   }
 
   /** Slot of the device, or -1. Each device may sit in one of two buckets. */
