@@ -130,10 +130,15 @@ export class InventoryWatcher {
 
   /** Look at every file now (the poll and change events call this; so can SIGHUP or a test). */
   check(): Promise<void> {
-    // one check at a time: a second request runs after the first, against what is on disk then
-    this.running = this.running.then(async () => {
+    return this.serial(async () => {
       for (const t of this.tracked) await this.checkOne(t);
     });
+  }
+
+  /** One check at a time: a second request runs after the first, against what is on disk then. */
+  private serial(fn: () => Promise<void>): Promise<void> {
+    // a failure must not break the chain (every later check would be skipped)
+    this.running = this.running.then(fn).catch((e) => this.opts.log.error(`inventory: checking the files failed: ${(e as Error).message}`));
     return this.running;
   }
 
@@ -171,7 +176,7 @@ export class InventoryWatcher {
     clearTimeout(this.timers.get(t));
     const timer = setTimeout(() => {
       this.timers.delete(t);
-      this.running = this.running.then(() => this.checkOne(t));
+      void this.serial(() => this.checkOne(t));
     }, this.opts.debounceMs);
     timer.unref();
     this.timers.set(t, timer);
