@@ -19,23 +19,39 @@
   return h;
 }
 
-/** hash64 of `len` bytes at `ptr`: (hi << 32) | lo, never 0. */
+@inline function mixK(k: u32): u32 {
+  k *= C1;
+  k = rotl<u32>(k, 15);
+  return k * C2;
+}
+
+@inline function mixH(h: u32, k: u32): u32 {
+  h ^= k;
+  h = rotl<u32>(h, 13);
+  return h * 5 + 0xe6546b64;
+}
+
+/**
+ * hash64 of `len` bytes at `ptr`: (hi << 32) | lo, never 0. Two blocks per step from one
+ * 8-byte load (device ids and credentials are mostly 8 to 32 bytes).
+ */
 export function hash64(ptr: usize, len: u32): u64 {
   let h1 = SEED_LO;
   let h2 = SEED_HI;
   let p = ptr;
-  const end = ptr + (<usize>(len & ~3));
-  while (p < end) {
-    let k = load<u32>(p);
-    k *= C1;
-    k = rotl<u32>(k, 15);
-    k *= C2;
-    h1 ^= k;
-    h1 = rotl<u32>(h1, 13);
-    h1 = h1 * 5 + 0xe6546b64;
-    h2 ^= k;
-    h2 = rotl<u32>(h2, 13);
-    h2 = h2 * 5 + 0xe6546b64;
+  const end8 = ptr + (<usize>(len & ~7));
+  while (p < end8) {
+    const w = load<u64>(p);
+    const k0 = mixK(<u32>w);
+    const k1 = mixK(<u32>(w >>> 32));
+    h1 = mixH(mixH(h1, k0), k1);
+    h2 = mixH(mixH(h2, k0), k1);
+    p += 8;
+  }
+  if (len & 4) {
+    const k = mixK(load<u32>(p));
+    h1 = mixH(h1, k);
+    h2 = mixH(h2, k);
     p += 4;
   }
   const rem = len & 3;
@@ -43,9 +59,7 @@ export function hash64(ptr: usize, len: u32): u64 {
     let k = <u32>load<u8>(p);
     if (rem >= 2) k |= <u32>load<u8>(p + 1) << 8;
     if (rem == 3) k |= <u32>load<u8>(p + 2) << 16;
-    k *= C1;
-    k = rotl<u32>(k, 15);
-    k *= C2;
+    k = mixK(k);
     h1 ^= k;
     h2 ^= k;
   }

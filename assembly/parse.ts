@@ -3,10 +3,16 @@
 // src/core/reference/parse.ts (TextDecoder + JSON.parse + a walk); test/core/parse.test.ts
 // runs both on the same inputs.
 //
-// - One pass, no allocation, no String objects, never traps: the bounds of every load are
-//   checked against the message end (`e`), and nothing reads past it. Scratch memory
-//   (decoded escapes, metric-name hashes, the nesting stack of the grammar re-check) is
-//   static data reserved at compile time.
+// - No allocation, no String objects, never traps: the bounds of every load are checked
+//   against the message end (`e`), and nothing reads past it. Scratch memory (decoded
+//   escapes, metric-name hashes, the quote bitmap, the nesting stack of the grammar
+//   re-check) is static data reserved at compile time.
+// - Two scans. The fast one (fastTop, see "The fast scan" below) takes the messages
+//   devices send: compact printable ASCII without escapes, up to 2 KiB. It finds every
+//   string from a bitmap of the quotes made in one pass over 8-byte words, so that no
+//   token waits for the scan of the one before. Anything else it leaves, unjudged, to
+//   the general scan (parseTop), which reads any input; both fill the fields through the
+//   same functions, so the fast scan changes no result.
 // - Full RFC 8259 grammar. String contents are scanned 8 bytes at a time for `"`, `\`,
 //   control characters and bytes >= 0x80; UTF-8 is validated (Unicode Table 3-7, as
 //   WHATWG TextDecoder with fatal: true) only where a non-ASCII byte appears.
@@ -84,6 +90,9 @@ const METRIC_KEYS: usize = memory.data(MAX_METRICS * 8, 8);
 /** Container kinds (1 = array) per nesting level, for the grammar re-check of deep input. */
 @inline const STACK_LEVELS: u32 = 4096;
 const STACK: usize = memory.data(STACK_LEVELS + 8, 8);
+
+/** 10^0..10^8 as integers (joining digit words). */
+const POW10_U64: usize = memory.data<u64>([1, 10, 100, 1000, 10000, 100000, 1000000, 10000000, 100000000]);
 
 /** Exact powers of ten 10^0..10^22 (Clinger's fast path). */
 const POW10: usize = memory.data<f64>([
@@ -439,11 +448,85 @@ function decodeEscapes(q: usize, end: usize): usize {
 }
 
 /**
+ * How many of the 8 bytes of x, from the lowest, are ASCII digits before the first other
+ * byte (8 when all are). A byte b is a digit when its high nibble is 3 both in b and in
+ * b + 6; a carry out of a byte >= 0xfa only disturbs the bytes above a non-digit.
+ */
+@inline function digitRun(x: u64): u32 {
+  const nd =
+    ((x & 0xf0f0f0f0f0f0f0f0) ^ 0x3030303030303030) |
+    (((x + 0x0606060606060606) & 0xf0f0f0f0f0f0f0f0) ^ 0x3030303030303030);
+  return <u32>(ctz<u64>(nd) >> 3);
+}
+
+/** The value of the first n (1..8) digit bytes of x: moved to the top, '0's shifted in below. */
+@inline function digitsValue(x: u64, n: u32): u64 {
+  const sh = <u64>((8 - n) << 3);
+  return eightDigitsValue((x << sh) | (0x3030303030303030 & ((<u64>1 << sh) - 1)));
+}
+
+/**
+ * The usual numbers, a word at a time: [-]int[.frac] with at most 15 integer and 7
+ * fraction digits, 19 digits in all, no exponent, and 16 bytes readable from the first
+ * digit. Sets nW, nE, nNeg, nLong exactly as the byte loop of scanNumber would; returns
+ * the end, or 0 to let the byte loop decide (other shapes and every grammar fault).
+ */
+@inline function scanNumberWords(p: usize, e: usize): usize {
+  let neg = false;
+  if (<u32>load<u8>(p) == CH_MINUS) {
+    neg = true;
+    p++;
+  }
+  if (p + 16 > e) return 0;
+  let x = load<u64>(p);
+  let n = digitRun(x);
+  if (n == 0) return 0;
+  // a leading 0 stands alone ("0", "0.5"); "01" is left to the byte loop's fault
+  if ((<u32>x & 0xff) == 0x30 && n > 1) return 0;
+  let w = digitsValue(x, n);
+  let nd = n;
+  if (n == 8) {
+    x = load<u64>(p + 8);
+    n = digitRun(x);
+    if (n == 8) return 0;
+    if (n != 0) w = w * load<u64>(POW10_U64 + (<usize>n << 3)) + digitsValue(x, n);
+    nd += n;
+  }
+  p += <usize>nd;
+  let ex: i32 = 0;
+  let c = <u32>load<u8>(p); // p < first digit + 16 <= e
+  if (c == CH_DOT) {
+    if (p + 9 > e) return 0;
+    x = load<u64>(p + 1);
+    n = digitRun(x);
+    if (n == 0 || n == 8 || nd + n > 19) return 0;
+    w = w * load<u64>(POW10_U64 + (<usize>n << 3)) + digitsValue(x, n);
+    p += <usize>(n + 1);
+    ex = -<i32>n;
+    if (p >= e) return 0;
+    c = load<u8>(p);
+  }
+  if ((c | 0x20) == 0x65) return 0; // an exponent: the byte loop
+  nW = w;
+  nE = ex;
+  nNeg = neg;
+  nLong = false;
+  return p;
+}
+
+/**
  * Scan the number starting at p ('-' or a digit): grammar, and its value as
  * (-1)^nNeg * nW * 10^nE when it has at most 19 digits (nLong = false); longer ones go
  * to scanNumberFull. Returns the end, or 0 with `fault`.
  */
 @inline function scanNumber(p: usize, e: usize): usize {
+  const r = scanNumberWords(p, e);
+  if (r != 0) return r;
+  return scanNumberBytes(p, e);
+}
+
+/** scanNumber a byte at a time: every shape, every fault, up to the message end. */
+function scanNumberBytes(p: usize, e: usize): usize {
   const start = p;
   let neg = false;
   let c = <u32>load<u8>(p);
@@ -627,16 +710,16 @@ function scanNumberFull(p: usize, e: usize): usize {
 }
 
 /** The last number scanned as a double (±Infinity on overflow). */
-function numberValue(): f64 {
+@inline function numberValue(): f64 {
   const w = nW;
-  if (w == 0) return nNeg ? -0.0 : 0.0;
+  const ex = nE;
   let v: f64;
-  if (!nLong && w <= 9007199254740992 && nE >= -22 && nE <= 22) {
-    // Clinger's fast path: both operands exact, one correctly rounded operation
+  if (!nLong && w <= 9007199254740992 && <u32>(ex + 22) <= 44) {
+    // Clinger's fast path: both operands exact, one correctly rounded operation (w = 0: +0)
     v = <f64><i64>w; // w <= 2^53: the signed conversion is exact and cheaper
-    v = nE >= 0 ? v * load<f64>(POW10 + (<usize>nE << 3)) : v / load<f64>(POW10 + (<usize>-nE << 3));
+    v = ex >= 0 ? v * load<f64>(POW10 + (<usize>ex << 3)) : v / load<f64>(POW10 + (<usize>-ex << 3));
   } else {
-    v = nLong ? slowValue(w, nE, nNd, nW2, nC2) : slowValue(w, nE, digitCount(w), 0, 0);
+    v = w == 0 ? 0.0 : nLong ? slowValue(w, ex, nNd, nW2, nC2) : slowValue(w, ex, digitCount(w), 0, 0);
   }
   return nNeg ? -v : v;
 }
@@ -1063,6 +1146,35 @@ function firmwareOf(p: usize, len: u32): f64 {
   return v;
 }
 
+@inline const MAX_SAFE: f64 = 9007199254740991; // 2^53 - 1
+
+/**
+ * One member of the metrics object: its name's hash and span (when nameOk) and its finite
+ * number value v. The first MAX_METRICS distinct names take a slot in document order, a
+ * repeated name overwrites its slot's value, later ones are counted in mExtra.
+ */
+@inline function addMetric(nameOk: bool, h: u64, nameSpan: u64, v: f64, out: usize): void {
+  if (!nameOk) {
+    mState = BAD;
+    return;
+  }
+  let i: u32 = 0;
+  while (i < mCount && load<u64>(METRIC_KEYS + (<usize>i << 3)) != h) i++;
+  if (i < mCount) {
+    store<f64>(out + P.METRIC_VALUE + (<usize>i << 3), v);
+  } else if (mCount < MAX_METRICS) {
+    store<u64>(METRIC_KEYS + (<usize>i << 3), h);
+    const lo = <u32>h;
+    store<u32>(out + P.METRIC_HASH + (<usize>i << 2), lo == 0 ? 1 : lo);
+    store<f64>(out + P.METRIC_VALUE + (<usize>i << 3), v);
+    store<u64>(out + P.METRIC_SPAN + (<usize>i << 3), nameSpan);
+    mCount++;
+    if (mCount > mDirty) mDirty = mCount;
+  } else {
+    mExtra++;
+  }
+}
+
 /** The metrics object at p (its '{'); fills the metric slots of the record. */
 function metricsObject(p: usize, e: usize, base: usize, out: usize): usize {
   mState = OK;
@@ -1092,25 +1204,7 @@ function metricsObject(p: usize, e: usize, base: usize, out: usize): usize {
       if (p == 0) return 0;
       const v = numberValue();
       if (!isFinite(v)) return fail(BAD_NON_FINITE);
-      if (nameOk) {
-        let i: u32 = 0;
-        while (i < mCount && load<u64>(METRIC_KEYS + (<usize>i << 3)) != h) i++;
-        if (i < mCount) {
-          store<f64>(out + P.METRIC_VALUE + (<usize>i << 3), v);
-        } else if (mCount < MAX_METRICS) {
-          store<u64>(METRIC_KEYS + (<usize>i << 3), h);
-          const lo = <u32>h;
-          store<u32>(out + P.METRIC_HASH + (<usize>i << 2), lo == 0 ? 1 : lo);
-          store<f64>(out + P.METRIC_VALUE + (<usize>i << 3), v);
-          store<u64>(out + P.METRIC_SPAN + (<usize>i << 3), nameSpan);
-          mCount++;
-          if (mCount > mDirty) mDirty = mCount;
-        } else {
-          mExtra++;
-        }
-      } else {
-        mState = BAD;
-      }
+      addMetric(nameOk, h, nameSpan, v, out);
     } else {
       p = skipValue(p, e, 2);
       if (p == 0) return 0;
@@ -1128,35 +1222,168 @@ function metricsObject(p: usize, e: usize, base: usize, out: usize): usize {
   }
 }
 
-/** The value of the last integer field scanned: integral in [0, max], or -1. */
-let intVal: f64 = 0;
-/** Scan a number at p; intVal = the integral value in [0, max] or -1. Returns the end or 0. */
-@inline function intField(p: usize, e: usize, max: f64): usize {
-  p = scanNumber(p, e);
-  if (p == 0) return 0;
-  const v = numberValue();
-  if (!isFinite(v)) return fail(BAD_NON_FINITE);
-  intVal = integral(v, max);
-  return p;
+// The value of a known field, by kind. Both scans below call these, so that a field means
+// the same whichever scan read it.
+
+/** A string value of field f, quotes at q and end - 1 (sDec and sEsc from its scan). */
+@inline function fieldString(f: u32, q: usize, end: usize, base: usize): void {
+  switch (f) {
+    case F_DEVICE: {
+      devSpan = span(q, end, base);
+      devEsc = sEsc;
+      if (sDec >= 1 && sDec <= MAX_DEVICE_ID_BYTES) {
+        devState = OK;
+        devHash = hash64(stringBytes(q, end), sDec);
+      } else {
+        devState = BAD;
+      }
+      break;
+    }
+    case F_TS: {
+      tsVal = isoTime(stringBytes(q, end), sDec);
+      tsState = tsVal >= 0 ? OK : BAD;
+      break;
+    }
+    case F_SEQ: {
+      seqState = BAD;
+      break;
+    }
+    case F_BYTES: {
+      bytesState = BAD;
+      break;
+    }
+    case F_ARRIVAL: {
+      arrState = BAD;
+      break;
+    }
+    case F_SOURCE: {
+      if (sDec == 0) {
+        srcState = ABSENT;
+      } else {
+        srcState = OK;
+        srcSpan = span(q, end, base);
+        srcHash = sourceCode(stringBytes(q, end), sDec);
+      }
+      break;
+    }
+    case F_CRED: {
+      if (sDec == 0) {
+        credState = ABSENT;
+      } else {
+        credState = OK;
+        credSpan = span(q, end, base);
+        credHash = hash64(stringBytes(q, end), sDec);
+      }
+      break;
+    }
+    case F_FIRMWARE: {
+      fwVal = firmwareOf(stringBytes(q, end), sDec);
+      fwState = fwVal >= 0 ? OK : BAD;
+      break;
+    }
+    case F_METRICS: {
+      mState = BAD;
+      mCount = 0;
+      mExtra = 0;
+      break;
+    }
+  }
 }
 
-@inline const MAX_SAFE: f64 = 9007199254740991; // 2^53 - 1
-
-/**
- * Parse the whole message [ptr, e). Returns 0 or the bad reason; scanner faults (2, 3, 4,
- * 12, 13) are returned as found, before the precedence fix-ups of parseMessage.
- */
-function parseTop(ptr: usize, e: usize, out: usize): u32 {
-  fault = 0;
-  let p = skipWs(ptr, e);
-  if (p >= e) return BAD_NOT_JSON;
-  let c = <u32>load<u8>(p);
-  if (c != CH_LBRACE) {
-    p = skipValue(p, e, 0);
-    if (p == 0) return fault;
-    if (skipWs(p, e) != e) return BAD_NOT_JSON;
-    return BAD_NOT_OBJECT;
+/** A finite number value v of field f. */
+@inline function fieldNumber(f: u32, v: f64): void {
+  switch (f) {
+    case F_DEVICE: {
+      devState = BAD;
+      break;
+    }
+    case F_TS: {
+      tsVal = integral(v, MAX_SAFE);
+      tsState = tsVal >= 0 ? OK : BAD;
+      break;
+    }
+    case F_SEQ: {
+      seqVal = integral(v, MAX_SAFE);
+      seqState = seqVal >= 0 ? OK : BAD;
+      break;
+    }
+    case F_BYTES: {
+      bytesVal = integral(v, 2147483647);
+      bytesState = bytesVal >= 0 ? OK : BAD;
+      break;
+    }
+    case F_ARRIVAL: {
+      arrVal = integral(v, MAX_SAFE);
+      arrState = arrVal >= 0 ? OK : BAD;
+      break;
+    }
+    case F_SOURCE: {
+      srcState = BAD;
+      break;
+    }
+    case F_CRED: {
+      credState = BAD;
+      break;
+    }
+    case F_FIRMWARE: {
+      fwState = BAD;
+      break;
+    }
+    case F_METRICS: {
+      mState = BAD;
+      mCount = 0;
+      mExtra = 0;
+      break;
+    }
   }
+}
+
+/** Any other value of field f (a literal, an array, an object other than metrics'). */
+@inline function fieldOther(f: u32, isNull: bool): void {
+  const s = isNull ? ABSENT : BAD;
+  switch (f) {
+    case F_DEVICE: {
+      devState = BAD;
+      break;
+    }
+    case F_TS: {
+      tsState = BAD;
+      break;
+    }
+    case F_SEQ: {
+      seqState = s;
+      break;
+    }
+    case F_BYTES: {
+      bytesState = s;
+      break;
+    }
+    case F_ARRIVAL: {
+      arrState = s;
+      break;
+    }
+    case F_SOURCE: {
+      srcState = s;
+      break;
+    }
+    case F_CRED: {
+      credState = s;
+      break;
+    }
+    case F_FIRMWARE: {
+      fwState = s;
+      break;
+    }
+    case F_METRICS: {
+      mState = s;
+      mCount = 0;
+      mExtra = 0;
+      break;
+    }
+  }
+}
+
+@inline function resetFields(): void {
   devState = ABSENT;
   devEsc = false;
   tsState = ABSENT;
@@ -1169,184 +1396,10 @@ function parseTop(ptr: usize, e: usize, out: usize): u32 {
   mState = ABSENT;
   mCount = 0;
   mExtra = 0;
+}
 
-  p = skipWs(p + 1, e);
-  if (p < e && <u32>load<u8>(p) == CH_RBRACE) {
-    p++;
-  } else {
-    while (true) {
-      // key
-      if (p >= e || <u32>load<u8>(p) != CH_QUOTE) return BAD_NOT_JSON;
-      let f: u32;
-      const q = p + 12 <= e ? knownKey(p) : 0;
-      if (q != 0) {
-        f = knownField;
-        p = q;
-      } else {
-        const k0 = p;
-        p = scanString(p, e);
-        if (p == 0) return fault;
-        f = fieldOf(stringBytes(k0, p), sDec);
-      }
-      p = skipWs(p, e);
-      if (p >= e || <u32>load<u8>(p) != CH_COLON) return BAD_NOT_JSON;
-      p = skipWs(p + 1, e);
-      if (p >= e) return BAD_NOT_JSON;
-      c = load<u8>(p);
-      // value
-      const v0 = p;
-      const isStr = c == CH_QUOTE;
-      const isNum = c == CH_MINUS || c - 0x30 < 10;
-      const isNull = c == 0x6e;
-      switch (f) {
-        case F_DEVICE: {
-          if (isStr) {
-            p = scanString(p, e);
-            if (p == 0) return fault;
-            devSpan = span(v0, p, ptr);
-            devEsc = sEsc;
-            if (sDec >= 1 && sDec <= MAX_DEVICE_ID_BYTES) {
-              devState = OK;
-              devHash = hash64(stringBytes(v0, p), sDec);
-            } else {
-              devState = BAD;
-            }
-          } else {
-            p = skipValue(p, e, 1);
-            devState = BAD;
-          }
-          break;
-        }
-        case F_TS: {
-          if (isStr) {
-            p = scanString(p, e);
-            if (p == 0) return fault;
-            tsVal = isoTime(stringBytes(v0, p), sDec);
-            tsState = tsVal >= 0 ? OK : BAD;
-          } else if (isNum) {
-            p = intField(p, e, MAX_SAFE);
-            if (p == 0) return fault;
-            tsVal = intVal;
-            tsState = intVal >= 0 ? OK : BAD;
-          } else {
-            p = skipValue(p, e, 1);
-            tsState = BAD;
-          }
-          break;
-        }
-        case F_SEQ: {
-          if (isNum) {
-            p = intField(p, e, MAX_SAFE);
-            if (p == 0) return fault;
-            seqVal = intVal;
-            seqState = intVal >= 0 ? OK : BAD;
-          } else {
-            p = skipValue(p, e, 1);
-            seqState = isNull ? ABSENT : BAD;
-          }
-          break;
-        }
-        case F_BYTES: {
-          if (isNum) {
-            p = intField(p, e, 2147483647);
-            if (p == 0) return fault;
-            bytesVal = intVal;
-            bytesState = intVal >= 0 ? OK : BAD;
-          } else {
-            p = skipValue(p, e, 1);
-            bytesState = isNull ? ABSENT : BAD;
-          }
-          break;
-        }
-        case F_ARRIVAL: {
-          if (isNum) {
-            p = intField(p, e, MAX_SAFE);
-            if (p == 0) return fault;
-            arrVal = intVal;
-            arrState = intVal >= 0 ? OK : BAD;
-          } else {
-            p = skipValue(p, e, 1);
-            arrState = isNull ? ABSENT : BAD;
-          }
-          break;
-        }
-        case F_SOURCE: {
-          if (isStr) {
-            p = scanString(p, e);
-            if (p == 0) return fault;
-            if (sDec == 0) {
-              srcState = ABSENT;
-            } else {
-              srcState = OK;
-              srcSpan = span(v0, p, ptr);
-              srcHash = sourceCode(stringBytes(v0, p), sDec);
-            }
-          } else {
-            p = skipValue(p, e, 1);
-            srcState = isNull ? ABSENT : BAD;
-          }
-          break;
-        }
-        case F_CRED: {
-          if (isStr) {
-            p = scanString(p, e);
-            if (p == 0) return fault;
-            if (sDec == 0) {
-              credState = ABSENT;
-            } else {
-              credState = OK;
-              credSpan = span(v0, p, ptr);
-              credHash = hash64(stringBytes(v0, p), sDec);
-            }
-          } else {
-            p = skipValue(p, e, 1);
-            credState = isNull ? ABSENT : BAD;
-          }
-          break;
-        }
-        case F_FIRMWARE: {
-          if (isStr) {
-            p = scanString(p, e);
-            if (p == 0) return fault;
-            fwVal = firmwareOf(stringBytes(v0, p), sDec);
-            fwState = fwVal >= 0 ? OK : BAD;
-          } else {
-            p = skipValue(p, e, 1);
-            fwState = isNull ? ABSENT : BAD;
-          }
-          break;
-        }
-        case F_METRICS: {
-          if (c == CH_LBRACE) {
-            p = metricsObject(p, e, ptr, out);
-          } else {
-            p = skipValue(p, e, 1);
-            mState = isNull ? ABSENT : BAD;
-            mCount = 0;
-            mExtra = 0;
-          }
-          break;
-        }
-        default:
-          p = skipValue(p, e, 1);
-      }
-      if (p == 0) return fault;
-      // next member
-      p = skipWs(p, e);
-      if (p >= e) return BAD_NOT_JSON;
-      c = load<u8>(p);
-      if (c == CH_COMMA) {
-        p = skipWs(p + 1, e);
-        continue;
-      }
-      if (c != CH_RBRACE) return BAD_NOT_JSON;
-      p++;
-      break;
-    }
-  }
-  if (skipWs(p, e) != e) return BAD_NOT_JSON;
-
-  // field faults, in a fixed order
+/** After a whole, well-formed object: the field faults in their fixed order, or 0 and the record. */
+@inline function finishRecord(ptr: usize, e: usize, out: usize): u32 {
   if (devState == ABSENT) return BAD_MISSING_DEVICE_ID;
   if (devState == BAD) return BAD_BAD_DEVICE_ID;
   if (tsState == ABSENT) return BAD_MISSING_TS;
@@ -1389,6 +1442,349 @@ function parseTop(ptr: usize, e: usize, out: usize): u32 {
 }
 
 /**
+ * Parse the whole message [ptr, e). Returns 0 or the bad reason; scanner faults (2, 3, 4,
+ * 12, 13) are returned as found, before the precedence fix-ups of parseMessage.
+ */
+function parseTop(ptr: usize, e: usize, out: usize): u32 {
+  fault = 0;
+  let p = skipWs(ptr, e);
+  if (p >= e) return BAD_NOT_JSON;
+  let c = <u32>load<u8>(p);
+  if (c != CH_LBRACE) {
+    p = skipValue(p, e, 0);
+    if (p == 0) return fault;
+    if (skipWs(p, e) != e) return BAD_NOT_JSON;
+    return BAD_NOT_OBJECT;
+  }
+  resetFields();
+
+  p = skipWs(p + 1, e);
+  if (p < e && <u32>load<u8>(p) == CH_RBRACE) {
+    p++;
+  } else {
+    while (true) {
+      // key
+      if (p >= e || <u32>load<u8>(p) != CH_QUOTE) return BAD_NOT_JSON;
+      let f: u32;
+      const q = p + 12 <= e ? knownKey(p) : 0;
+      if (q != 0) {
+        f = knownField;
+        p = q;
+      } else {
+        const k0 = p;
+        p = scanString(p, e);
+        if (p == 0) return fault;
+        f = fieldOf(stringBytes(k0, p), sDec);
+      }
+      p = skipWs(p, e);
+      if (p >= e || <u32>load<u8>(p) != CH_COLON) return BAD_NOT_JSON;
+      p = skipWs(p + 1, e);
+      if (p >= e) return BAD_NOT_JSON;
+      c = load<u8>(p);
+      // value
+      if (f == F_UNKNOWN) {
+        p = skipValue(p, e, 1);
+      } else if (c == CH_QUOTE) {
+        const v0 = p;
+        p = scanString(p, e);
+        if (p == 0) return fault;
+        fieldString(f, v0, p, ptr);
+      } else if (c == CH_MINUS || c - 0x30 < 10) {
+        p = scanNumber(p, e);
+        if (p == 0) return fault;
+        const v = numberValue();
+        if (!isFinite(v)) return BAD_NON_FINITE;
+        fieldNumber(f, v);
+      } else if (c == CH_LBRACE && f == F_METRICS) {
+        p = metricsObject(p, e, ptr, out);
+      } else {
+        p = skipValue(p, e, 1);
+        fieldOther(f, c == 0x6e);
+      }
+      if (p == 0) return fault;
+      // next member
+      p = skipWs(p, e);
+      if (p >= e) return BAD_NOT_JSON;
+      c = load<u8>(p);
+      if (c == CH_COMMA) {
+        p = skipWs(p + 1, e);
+        continue;
+      }
+      if (c != CH_RBRACE) return BAD_NOT_JSON;
+      p++;
+      break;
+    }
+  }
+  if (skipWs(p, e) != e) return BAD_NOT_JSON;
+  return finishRecord(ptr, e, out);
+}
+
+// ---------------------------------------------------------------------------------------
+// The fast scan: compact, ASCII messages without escapes (what devices send)
+//
+// Finding each token by scanning from the end of the one before makes every position
+// wait for the load and the search before it: a chain through the whole message, which
+// alone cost about as much as all the rest of the parse. The fast scan cuts it in two
+// passes (after simdjson's stages, in 8-byte words instead of SIMD registers):
+//   1. quoteBitmap: one pass over the message in 8-byte words, with no dependence between
+//      words, gives a bitmap of its '"' bytes and checks that no byte is a control byte, a
+//      backslash or >= 0x80. Without escapes the quotes pair up: each string is two
+//      consecutive set bits, so every string's place is known before any is read.
+//   2. fastTop walks the members taking keys and string values from the bitmap and
+//      checking that everything between them is exactly `:`, a number or a literal, and
+//      `,` or `}`. Only the number scans read forward from a position.
+// It accepts only what it fully checked: anything else (whitespace between tokens,
+// escapes, non-ASCII, nested values outside metrics, long or exponent numbers, any fault)
+// returns FAST_NO and the message is parsed again by parseTop, from the start. So for
+// every message it accepts, the result is the one parseTop gives: the same field
+// functions fill the same state, and finishRecord writes it.
+
+/** Messages longer than this take parseTop (bounds the bitmap; every string is < MAX_STRING_BYTES). */
+@inline const FAST_MAX_BYTES: u32 = 2048;
+/** The '"' bitmap of a message, one u64 per 64 bytes (bit i = byte i). */
+const QUOTES: usize = memory.data(FAST_MAX_BYTES / 8 + 8, 8);
+/** "Not for the fast scan": parse with parseTop. */
+@inline const FAST_NO: u32 = 0xffffffff;
+
+/** Bits 0x80 set exactly in the bytes of x that are '"' (no borrow between bytes). */
+@inline function quoteBytes(x: u64): u64 {
+  const q = x ^ 0x2222222222222222;
+  return ~(((q & 0x7f7f7f7f7f7f7f7f) + 0x7f7f7f7f7f7f7f7f) | q) & 0x8080808080808080;
+}
+
+/**
+ * Bit 0x80 set in some byte when a byte of x is < 0x20, >= 0x80 or `\` (borrows only
+ * run up from such a byte, so they add no false alarm).
+ */
+@inline function unusualBytes(x: u64): u64 {
+  return x | (x - 0x2020202020202020) | ((x ^ 0x5c5c5c5c5c5c5c5c) - 0x0101010101010101);
+}
+
+/** The 8 flag bits (0x80 of each byte) of m as the low 8 bits, byte 0 first. */
+@inline function gatherBits(m: u64): u64 {
+  return ((m >> 7) * 0x0102040810204080) >> 56;
+}
+
+/**
+ * Stage 1 over [ptr, ptr + len) (16 <= len <= FAST_MAX_BYTES): QUOTES, and whether every
+ * byte is printable ASCII other than `\`. Whole 64-byte blocks, then words, then the
+ * last 1..7 bytes from a load ending at the message end.
+ */
+function quoteBitmap(ptr: usize, len: u32): bool {
+  let acc: u64 = 0;
+  let at = ptr;
+  const end = ptr + <usize>len;
+  let out = QUOTES;
+  while (at + 64 <= end) {
+    const x0 = load<u64>(at);
+    const x1 = load<u64>(at, 8);
+    const x2 = load<u64>(at, 16);
+    const x3 = load<u64>(at, 24);
+    const x4 = load<u64>(at, 32);
+    const x5 = load<u64>(at, 40);
+    const x6 = load<u64>(at, 48);
+    const x7 = load<u64>(at, 56);
+    acc |= unusualBytes(x0) | unusualBytes(x1) | unusualBytes(x2) | unusualBytes(x3) |
+      unusualBytes(x4) | unusualBytes(x5) | unusualBytes(x6) | unusualBytes(x7);
+    store<u64>(
+      out,
+      gatherBits(quoteBytes(x0)) | (gatherBits(quoteBytes(x1)) << 8) |
+        (gatherBits(quoteBytes(x2)) << 16) | (gatherBits(quoteBytes(x3)) << 24) |
+        (gatherBits(quoteBytes(x4)) << 32) | (gatherBits(quoteBytes(x5)) << 40) |
+        (gatherBits(quoteBytes(x6)) << 48) | (gatherBits(quoteBytes(x7)) << 56),
+    );
+    at += 64;
+    out += 8;
+  }
+  let bits: u64 = 0;
+  let sh: u64 = 0;
+  while (at + 8 <= end) {
+    const x = load<u64>(at);
+    acc |= unusualBytes(x);
+    bits |= gatherBits(quoteBytes(x)) << sh;
+    sh += 8;
+    at += 8;
+  }
+  if (at < end) {
+    const r = <u64>((end - at) << 3); // 8..56 bits
+    const x = (load<u64>(end - 8) >> (64 - r)) | (0x4141414141414141 << r);
+    acc |= unusualBytes(x);
+    bits |= gatherBits(quoteBytes(x)) << sh;
+    sh += 8;
+  }
+  if (sh != 0) store<u64>(out, bits);
+  return (acc & 0x8080808080808080) == 0;
+}
+
+/** The block quoteBlock found. */
+let nextBlock: usize = 0;
+
+/**
+ * The quotes of the first block after the one at qb that has any (its address in
+ * nextBlock), or 0 when none does. Out of line: most strings open and close in one block.
+ */
+function quoteBlock(qb: usize, e: usize, ptr: usize): u64 {
+  while (true) {
+    qb += 64;
+    if (qb >= e) return 0;
+    const m = load<u64>(QUOTES + ((qb - ptr) >> 3));
+    if (m != 0) {
+      nextBlock = qb;
+      return m;
+    }
+  }
+}
+
+/**
+ * Stage 2: the members of the object [ptr, e) (ptr at '{', stage 1 passed). Returns the
+ * result of finishRecord, or FAST_NO.
+ */
+function fastTop(ptr: usize, e: usize, out: usize): u32 {
+  resetFields();
+  // the quote cursor: qm = quotes of the 64-byte block at qb not yet taken
+  let qb = ptr;
+  let qm = load<u64>(QUOTES);
+  let p = ptr + 1; // where the next key must open
+  while (true) {
+    // the key: the next two quotes, the first one at p
+    if (qm == 0) {
+      qm = quoteBlock(qb, e, ptr);
+      if (qm == 0) return FAST_NO;
+      qb = nextBlock;
+    }
+    const ks = qb + <usize>ctz<u64>(qm);
+    qm &= qm - 1;
+    if (ks != p) return FAST_NO;
+    if (qm == 0) {
+      qm = quoteBlock(qb, e, ptr);
+      if (qm == 0) return FAST_NO;
+      qb = nextBlock;
+    }
+    const ke = qb + <usize>ctz<u64>(qm);
+    qm &= qm - 1;
+    const v = ke + 2;
+    if (v >= e || <u32>load<u8>(ke + 1) != CH_COLON) return FAST_NO;
+    const f = fieldOf(ks + 1, <u32>(ke - ks - 1));
+    // the value
+    let c = <u32>load<u8>(v);
+    let a: usize; // just after the value
+    if (c == CH_QUOTE) {
+      // its quotes are the next two (the first after ke is v itself)
+      if (qm == 0) {
+        qm = quoteBlock(qb, e, ptr);
+        if (qm == 0) return FAST_NO;
+        qb = nextBlock;
+      }
+      qm &= qm - 1;
+      if (qm == 0) {
+        qm = quoteBlock(qb, e, ptr);
+        if (qm == 0) return FAST_NO;
+        qb = nextBlock;
+      }
+      const ve = qb + <usize>ctz<u64>(qm);
+      qm &= qm - 1;
+      a = ve + 1;
+      sDec = <u32>(ve - v - 1);
+      sEsc = false;
+      fieldString(f, v, a, ptr);
+    } else if (c == CH_MINUS || c - 0x30 < 10) {
+      a = scanNumber(v, e);
+      if (a == 0) return FAST_NO;
+      const x = numberValue();
+      if (!isFinite(x)) return FAST_NO;
+      fieldNumber(f, x);
+    } else if (c == CH_LBRACE && f == F_METRICS) {
+      // the metrics object, its names from the bitmap as well
+      mState = OK;
+      mCount = 0;
+      mExtra = 0;
+      let r = v + 1;
+      if (r >= e) return FAST_NO;
+      if (<u32>load<u8>(r) == CH_RBRACE) {
+        a = r + 1;
+      } else {
+        while (true) {
+          // the name: the next two quotes, the first one at r
+          if (qm == 0) {
+            qm = quoteBlock(qb, e, ptr);
+            if (qm == 0) return FAST_NO;
+            qb = nextBlock;
+          }
+          const ns = qb + <usize>ctz<u64>(qm);
+          qm &= qm - 1;
+          if (ns != r) return FAST_NO;
+          if (qm == 0) {
+            qm = quoteBlock(qb, e, ptr);
+            if (qm == 0) return FAST_NO;
+            qb = nextBlock;
+          }
+          const ne = qb + <usize>ctz<u64>(qm);
+          qm &= qm - 1;
+          const mv = ne + 2;
+          if (mv >= e || <u32>load<u8>(ne + 1) != CH_COLON) return FAST_NO;
+          const nlen = <u32>(ne - ns - 1);
+          c = load<u8>(mv);
+          let a2: usize;
+          if (c == CH_MINUS || c - 0x30 < 10) {
+            a2 = scanNumber(mv, e);
+            if (a2 == 0) return FAST_NO;
+            const x = numberValue();
+            if (!isFinite(x)) return FAST_NO;
+            const nameOk = nlen >= 1 && nlen <= MAX_METRIC_NAME_BYTES;
+            addMetric(nameOk, nameOk ? hash64(ns + 1, nlen) : 0, nameOk ? span(ns, ne + 1, ptr) : 0, x, out);
+          } else if (c == CH_QUOTE) {
+            if (qm == 0) {
+              qm = quoteBlock(qb, e, ptr);
+              if (qm == 0) return FAST_NO;
+              qb = nextBlock;
+            }
+            qm &= qm - 1;
+            if (qm == 0) {
+              qm = quoteBlock(qb, e, ptr);
+              if (qm == 0) return FAST_NO;
+              qb = nextBlock;
+            }
+            a2 = qb + <usize>ctz<u64>(qm) + 1;
+            qm &= qm - 1;
+            mState = BAD;
+          } else if (c == 0x74 || c == 0x66 || c == 0x6e) {
+            a2 = literal(mv, e, c);
+            if (a2 == 0) return FAST_NO;
+            mState = BAD;
+          } else {
+            return FAST_NO;
+          }
+          if (a2 >= e) return FAST_NO;
+          const d = <u32>load<u8>(a2);
+          if (d == CH_COMMA) {
+            r = a2 + 1;
+            continue;
+          }
+          if (d != CH_RBRACE) return FAST_NO;
+          a = a2 + 1;
+          break;
+        }
+      }
+    } else if (c == 0x74 || c == 0x66 || c == 0x6e) {
+      a = literal(v, e, c);
+      if (a == 0) return FAST_NO;
+      fieldOther(f, c == 0x6e);
+    } else {
+      return FAST_NO;
+    }
+    // after the value: the next key, or the end of the message
+    if (a >= e) return FAST_NO;
+    const d = <u32>load<u8>(a);
+    if (d == CH_COMMA) {
+      p = a + 1;
+      continue;
+    }
+    if (d != CH_RBRACE || a + 1 != e) return FAST_NO;
+    return finishRecord(ptr, e, out);
+  }
+}
+
+/**
  * Parse one message of `len` bytes at `ptr` into the P record at `out` (P.SIZE bytes).
  * Returns the bad reason (0 = ok), also stored at P.STATUS; on failure the other fields
  * of the record are unspecified. Never reads outside [ptr, ptr + len), never traps,
@@ -1400,7 +1796,11 @@ export function parseMessage(ptr: usize, len: u32, out: usize, maxMessageBytes: 
     r = BAD_TOO_LARGE;
   } else {
     const e = ptr + <usize>len;
-    r = parseTop(ptr, e, out);
+    r = FAST_NO;
+    if (len >= 16 && len <= FAST_MAX_BYTES && <u32>load<u8>(ptr) == CH_LBRACE && quoteBitmap(ptr, len)) {
+      r = fastTop(ptr, e, out);
+    }
+    if (r == FAST_NO) r = parseTop(ptr, e, out);
     if (r == BAD_INVALID_UTF8 || r == BAD_NOT_JSON || r == BAD_TOO_DEEP || r == BAD_NON_FINITE || r == BAD_STRING_TOO_LONG) {
       // the scan stopped early: raw UTF-8 first, then grammar, decide over the whole message
       if (!utf8Valid(ptr, e)) r = BAD_INVALID_UTF8;

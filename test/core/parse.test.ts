@@ -421,6 +421,111 @@ describe('valid messages', () => {
 });
 
 // ---------------------------------------------------------------------------------------
+// The fast scan (compact printable ASCII, no escapes, up to 2 KiB) and its hand-over to the
+// general scan: every case must give what the reference gives, whichever scan took it.
+
+const FULL =
+  '"deviceId":"cam-001460","ts":1732492799984,"seq":121187,"source":"10.47.96.11",' +
+  '"credential":"sha256:90e0fc8e91f7f6bb","firmware":"7.3.0","bytes":1512,"arrivalTs":1732492800001,' +
+  '"metrics":{"fps":24.6,"bitrate":1789}';
+
+describe('the fast scan and the general scan agree', () => {
+  test('every alignment of every token against 8- and 64-byte boundaries', () => {
+    for (let pad = 0; pad <= 140; pad++) {
+      const x = 'x'.repeat(pad);
+      for (const m of [`{"p":"${x}",${FULL}}`, `{${FULL},"p":"${x}"}`, `{"${x}":1,${FULL}}`, `{"p":${'1'.repeat(1 + (pad % 15))},${FULL},"q":"${x}"}`]) {
+        const r = both(m);
+        assert.equal(r.status, 0, m);
+        assert.equal(r.metricCount, 2, m);
+      }
+    }
+  });
+
+  test('numbers of every length, at every distance from the message end', () => {
+    const nums = ['0', '-0', '7', '-7', '12345678', '123456789', '123456789012345', '1234567890123456', '12345678901234567',
+      '1234567890123456789', '12345678901234567890', '9007199254740993', '0.5', '-0.5', '24.6', '1.2345678', '1.23456789',
+      '12345678901234.5678', '123456789012345.1234', '1e5', '1E5', '2.5e-3', '100.0', '2147483647', '2147483648', '1732492799984'];
+    for (const n of nums) {
+      for (let pad = 0; pad <= 24; pad++) {
+        const id = 'd'.repeat(1 + pad);
+        both(`{"deviceId":"${id}","ts":${n}}`);
+        both(`{"deviceId":"${id}","ts":1,"seq":${n}}`);
+        both(`{"deviceId":"${id}","ts":1,"bytes":${n}}`);
+        both(`{"deviceId":"${id}","ts":1,"arrivalTs":${n}}`);
+        both(`{"deviceId":"${id}","ts":1,"metrics":{"m":${n}}}`);
+        both(`{"deviceId":"${id}","ts":1,"metrics":{"m":${n},"n":${n}},"x":${n}}`);
+      }
+    }
+  });
+
+  test('keys that share a prefix with a known key, or split at a word boundary', () => {
+    const keys = ['deviceI', 'deviceIdx', 'ts', 'tsx', 't', 'seq', 'se', 'seqq', 'sourc', 'sources', 'credentia', 'credentials',
+      'firmwar', 'firmwares', 'byte', 'bytess', 'arrivalT', 'arrivalTss', 'metric', 'metricss', 'x#', '#'];
+    for (const k of keys) {
+      for (let pad = 0; pad < 8; pad++) {
+        const id = 'd'.repeat(1 + pad);
+        for (const v of ['1', '"a"', 'null', 'true', 'false', '"10.0.0.1"', '"1.2.3"', '{"m":1}']) {
+          both(`{"deviceId":"${id}","ts":1,"${k}":${v}}`);
+          both(`{"${k}":${v},"deviceId":"${id}","ts":1}`);
+        }
+      }
+    }
+  });
+
+  test('a quote next to a `#` (the byte a borrowing quote test would mistake for one)', () => {
+    for (const m of [msg('"x":"#"'), msg('"#":1'), msg('"a#":"#b#"'), msg('"metrics":{"#":1,"a#":2}'), `{"deviceId":"#","ts":1}`]) {
+      assert.equal(both(m).status, 0, m);
+    }
+    assert.deepEqual(both(msg('"metrics":{"#":1,"a#":2}')).metricNames, ['#', 'a#']);
+  });
+
+  test('what the fast scan leaves to the general scan', () => {
+    const compact = `{${FULL}}`;
+    const variants = [
+      compact.replace('"ts":', '"ts": '), // whitespace between tokens
+      compact.replace(',"seq"', ' ,"seq"'),
+      compact.replace('{"deviceId"', '{ "deviceId"'),
+      compact + '\n',
+      compact + ' ',
+      compact.replace('"source"', '\t"source"'),
+      compact.replace('cam-001460', 'cam-\\u0030001460'), // an escape
+      compact.replace('cam-001460', 'cam-ü'), // non-ASCII
+      compact.replace('"metrics"', '"x":[1,{"y":null}],"metrics"'), // a nested unknown value
+      compact.replace('"metrics":{"fps":24.6', '"metrics":{"fps":[24.6]'),
+      compact.replace('"metrics":{"fps":24.6,"bitrate":1789}', '"metrics":{}'),
+      compact.replace('1732492799984', '1.732492799984e12'),
+      '{}',
+      '{"deviceId":"a","ts":1}',
+    ];
+    for (const m of variants) both(m);
+    // the size limit of the fast scan: 2048 bytes in, 2049 bytes out
+    for (const total of [2047, 2048, 2049, 2050]) {
+      const m = `{${FULL},"p":"${'x'.repeat(total - FULL.length - 9)}"}`;
+      assert.equal(enc.encode(m).length, total);
+      assert.equal(both(m).status, 0);
+    }
+  });
+
+  test('every truncation and every one-byte change of a compact message', () => {
+    const compact = enc.encode(`{${FULL},"p":"xy"}`);
+    for (let n = 0; n <= compact.length; n++) anyOf(compact.subarray(0, n));
+    for (let i = 0; i < compact.length; i++) {
+      for (const b of enc.encode('"\\:,{}[] 0.-eE#a\u0000')) {
+        const m = compact.slice();
+        m[i] = b;
+        anyOf(m);
+      }
+    }
+  });
+
+  test('literals and every kind of value in every field, compact', () => {
+    const fields = ['deviceId', 'ts', 'seq', 'source', 'credential', 'firmware', 'bytes', 'arrivalTs', 'metrics', 'other'];
+    const values = ['null', 'true', 'false', '0', '-1', '1.5', '""', '"a"', '"1.2.3"', '"10.1.2.3:80"', '"2024-11-25T09:46:24Z"', '{}', '{"a":1}', '{"a":"b"}', '{"a":null}', '[]'];
+    for (const f of fields) for (const v of values) both(`{"deviceId":"d","ts":1,"${f}":${v}}`);
+  });
+});
+
+// ---------------------------------------------------------------------------------------
 // Each fault alone
 
 const faults: [BadReason, (string | Uint8Array)[]][] = [
