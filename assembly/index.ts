@@ -12,7 +12,7 @@ import {
   R_LAST_TS, ID_INLINE, partitions, currentPartition, setCurrentPartition, releaseSlot, credentialSlot, credKeys, credOwners,
   credSeen, keys,
 } from "./state";
-import { initClock, observeClock, clockNow } from "./clock";
+import { initClock, observeClock, clockNow, clockOf } from "./clock";
 import { resetFindings, scoreEvent, writeVerdict, checkSilence } from "./detectors";
 import { inventoryOn, inventoryProbe, inventoryEntry, checkInventory } from "./inventory";
 export { inventoryReserve, inventoryUse } from "./inventory";
@@ -153,7 +153,7 @@ export function scoreBatch(count: u32): u32 {
       const ts = load<f64>(pr + P.TS);
       const given = (load<u32>(pr + P.FLAGS) & Has.ARRIVAL) != 0 ? load<f64>(pr + P.ARRIVAL) : transport;
       const key = load<u64>(pr + P.DEVICE_HASH);
-      const now = observeClock(<u32>key, given >= 0 ? given : ts);
+      const now = observeClock(<u32>currentPartition, <u32>key, given >= 0 ? given : ts);
       const a = given >= 0 ? given : now;
 
       let s = findDevice(key);
@@ -182,8 +182,10 @@ export function scoreBatch(count: u32): u32 {
         sweepCursor = slot + 1 == slots ? 0 : slot + 1;
         sweepDebt -= 1;
         resetFindings();
-        if (checkSilence(slot, now)) {
-          writeVerdict(outputBase + <usize>(out++) * V.SIZE, load<f64>(recordOf(slot) + R_LAST_TS), now, slot, SWEEP_MESSAGE);
+        // a device is silent by its own partition's clock
+        const at = clockOf(<u32>load<u16>(partitions + (<usize>slot << 1)));
+        if (checkSilence(slot, at)) {
+          writeVerdict(outputBase + <usize>(out++) * V.SIZE, load<f64>(recordOf(slot) + R_LAST_TS), at, slot, SWEEP_MESSAGE);
           sweeps++;
         }
       }

@@ -5,6 +5,31 @@
 // Mirrors assembly/clock.ts step for step.
 
 export const CLOCK_WINDOW = 32;
+/**
+ * One clock per Kafka partition (partition mod CLOCKS): a consumer reads partitions batch
+ * by batch, so one partition's time can run hours ahead of another's while a backlog
+ * drains, and a device's silence must be judged by its own partition's clock.
+ */
+export const CLOCKS = 1024;
+
+/** The clocks of every partition, and the largest of them. */
+export class PartitionClocks {
+  private readonly clocks: FleetClock[] = [];
+  /** The largest partition clock (−1 before the first event). */
+  now = -1;
+
+  of(partition: number): FleetClock {
+    const i = partition & (CLOCKS - 1);
+    return (this.clocks[i] ??= new FleetClock());
+  }
+
+  /** Feed one device's time to its partition's clock; returns that clock after it. */
+  observe(partition: number, key: number, t: number): number {
+    const now = this.of(partition).observe(key, t);
+    if (now > this.now) this.now = now;
+    return now;
+  }
+}
 
 export class FleetClock {
   private readonly keys = new Uint32Array(CLOCK_WINDOW);

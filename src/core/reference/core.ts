@@ -5,7 +5,7 @@
 import { Core, CoreStats, DEFAULT_INPUT_BYTES, DEFAULT_MAX_BATCH } from '../core';
 import { BAD_REASONS, Has, NO_REASON, SWEEP_MESSAGE, V } from '../layout';
 import { CoreParams, resolveParams } from '../params';
-import { FleetClock } from './clock';
+import { PartitionClocks } from './clock';
 import { Detectors, EventInput, Findings } from './detectors';
 import { parseReference } from './parse';
 import { CredentialIndex, DeviceState } from './state';
@@ -23,7 +23,7 @@ export class ReferenceCore implements Core {
   private readonly state: DeviceState;
   private readonly creds: CredentialIndex;
   private readonly detectors: Detectors;
-  private readonly clock = new FleetClock();
+  private readonly clock = new PartitionClocks();
   private readonly findings = new Findings();
   private readonly out: DataView;
   private batch: Uint8Array[] = [];
@@ -174,7 +174,7 @@ export class ReferenceCore implements Core {
 
       // Arrival: the message's own arrivalTs, else the transport's, else the fleet clock.
       const given = (r.flags & Has.ARRIVAL) !== 0 ? r.arrival : this.arrivals[i];
-      const now = this.clock.observe(r.deviceLo, given >= 0 ? given : r.ts);
+      const now = this.clock.observe(this.currentPartition, r.deviceLo, given >= 0 ? given : r.ts);
       const a = given >= 0 ? given : now;
 
       let s = st.find(r.deviceHi, r.deviceLo);
@@ -203,8 +203,10 @@ export class ReferenceCore implements Core {
         this.sweepCursor = slot + 1 === st.slots ? 0 : slot + 1;
         this.sweepDebt -= 1;
         f.reset();
-        if (this.detectors.silence(slot, now, f)) {
-          f.write(out, n++ * V.SIZE, st.lastTs[slot], now, slot, SWEEP_MESSAGE);
+        // a device is silent by its own partition's clock
+        const at = this.clock.of(st.partition[slot]).now;
+        if (this.detectors.silence(slot, at, f)) {
+          f.write(out, n++ * V.SIZE, st.lastTs[slot], at, slot, SWEEP_MESSAGE);
           sweeps++;
         }
       }
@@ -252,6 +254,7 @@ export class ReferenceCore implements Core {
     return decodeDevice({
       slot,
       deviceId: this.deviceId(slot),
+      partition: st.partition[slot],
       events: st.events[slot],
       lastArrival: st.lastArrival[slot],
       lastTs: st.lastTs[slot],
