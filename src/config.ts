@@ -15,6 +15,12 @@ export interface KafkaConfig {
   fromBeginning: boolean;
   /** Longest a fetch waits for data (kafkajs maxWaitTimeInMs). */
   maxWaitMs: number;
+  /** Group session timeout: how long a silent member keeps its partitions. */
+  sessionTimeoutMs: number;
+  /** Compacted topic of per-partition device-state snapshots ('' : none kept). */
+  stateTopic: string;
+  /** A snapshot of each owned partition this often (after a commit), and on hand-over. */
+  snapshotIntervalMs: number;
   ssl: boolean;
   sasl?: { mechanism: 'plain' | 'scram-sha-256' | 'scram-sha-512'; username: string; password: string };
 }
@@ -66,6 +72,9 @@ export const SETTINGS = {
   KAFKA_ALERT_TOPIC: 'kafka-alert-topic',
   KAFKA_FROM_BEGINNING: 'kafka-from-beginning',
   KAFKA_MAX_WAIT_MS: 'kafka-max-wait-ms',
+  KAFKA_SESSION_TIMEOUT_MS: 'kafka-session-timeout-ms',
+  KAFKA_STATE_TOPIC: 'kafka-state-topic',
+  STATE_SNAPSHOT_INTERVAL_MS: 'state-snapshot-interval-ms',
   KAFKA_SSL: 'kafka-ssl',
   KAFKA_SASL_MECHANISM: 'kafka-sasl-mechanism',
   KAFKA_SASL_USERNAME: 'kafka-sasl-username',
@@ -200,6 +209,9 @@ export function resolveConfig(s: Partial<Record<SettingName, string>>): RunConfi
       alertTopic: topicOk('KAFKA_ALERT_TOPIC', s.KAFKA_ALERT_TOPIC ?? 'alerts'),
       fromBeginning: bool('KAFKA_FROM_BEGINNING'),
       maxWaitMs: int('KAFKA_MAX_WAIT_MS', 5000, 10, 60_000),
+      sessionTimeoutMs: int('KAFKA_SESSION_TIMEOUT_MS', 30_000, 6000, 300_000),
+      stateTopic: s.KAFKA_STATE_TOPIC === 'none' ? '' : topicOk('KAFKA_STATE_TOPIC', s.KAFKA_STATE_TOPIC ?? `${topic}.state`),
+      snapshotIntervalMs: int('STATE_SNAPSHOT_INTERVAL_MS', 60_000, 1000, 86_400_000),
       ssl: bool('KAFKA_SSL'),
       sasl,
     };

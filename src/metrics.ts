@@ -89,6 +89,33 @@ export class Metrics {
     return this;
   }
 
+  /** Partition ownership and state hand-over (registered when Kafka is used). */
+  partitions?: {
+    owned: Gauge<'partition'>;
+    restores: Counter<'result'>;
+    restoreSeconds: Histogram;
+    snapshots: Counter;
+    snapshotBytes: Gauge<'partition'>;
+    snapshotSeconds: Histogram;
+    caughtUp: Counter;
+  };
+
+  trackPartitions(): NonNullable<Metrics['partitions']> {
+    const p = this.options.prefix;
+    const registers = [this.registry];
+    this.partitions = {
+      owned: new Gauge({ name: `${p}partition_owned`, help: 'Telemetry partitions this instance owns (1 per owned partition)', labelNames: ['partition'], registers }),
+      restores: new Counter({ name: `${p}state_restores_total`, help: 'Partition state restores on assignment, by result (restored, missing, corrupt)', labelNames: ['result'], registers }),
+      restoreSeconds: new Histogram({ name: `${p}state_restore_seconds`, help: 'Time to read and restore a partition snapshot', buckets: [0.01, 0.1, 0.5, 1, 2, 5, 10, 30, 60], registers }),
+      snapshots: new Counter({ name: `${p}state_snapshots_total`, help: 'Partition snapshots written to the state topic', registers }),
+      snapshotBytes: new Gauge({ name: `${p}state_snapshot_bytes`, help: 'Size of the last snapshot of each owned partition', labelNames: ['partition'], registers }),
+      snapshotSeconds: new Histogram({ name: `${p}state_snapshot_seconds`, help: 'Time to take and write a partition snapshot', buckets: [0.01, 0.05, 0.1, 0.5, 1, 5, 10], registers }),
+      caughtUp: new Counter({ name: `${p}state_catchup_events_total`, help: 'Events re-scored silently after a restore (stored by the previous owner)', registers }),
+    };
+    for (const r of ['restored', 'missing', 'corrupt']) this.partitions.restores.inc({ result: r }, 0);
+    return this.partitions;
+  }
+
   /** Record the duration of one scored batch. */
   observeBatch(seconds: number): void {
     this.batchSeconds.observe(seconds);

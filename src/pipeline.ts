@@ -54,6 +54,8 @@ export class Pipeline {
   /** Severity tag each open alert was raised with (point identity must not change). */
   private readonly severityTags = new Map<string, string>();
   readonly totals: PipelineTotals = { batches: 0, deadLettered: 0, alertsProduced: 0, pointsWritten: 0, lastBatchMs: 0 };
+  /** While re-scoring events another instance already stored: state only, no output. */
+  private silent = false;
   /** Every alert event, for the API and logs. */
   onAlert?: (e: AlertEvent) => void;
   /** After a chunk was scored, with the core holding its verdicts (device history). */
@@ -90,15 +92,37 @@ export class Pipeline {
       // kept after close too (a verdict may come later), bounded
       if (this.severityTags.size > 100_000) this.severityTags.delete(this.severityTags.keys().next().value as string);
     }
+    if (this.silent) return;
     this.touched.set(e.alert.id, { alert: e.alert, type: e.type === 'closed' && this.touched.get(e.alert.id)?.type === 'raised' ? 'raised' : e.type });
     this.onAlert?.(e);
   }
 
-  /** Score a chunk (≤ maxChunk messages) and store its results; resolves when stored. */
+  /**
+   * Score a chunk for its effect on device state and open alerts only: these events'
+   * results were stored by the partition's previous owner (a hand-over catching up).
+   */
+  warm(messages: InMessage[]): void {
+    this.batch = messages;
+    const d = this.detector;
+    d.core.setPartition(messages[0]?.origin.partition ?? 0);
+    for (let i = 0; i < messages.length; i++) {
+      if (!d.core.add(messages[i].value, messages[i].arrival)) throw new Error('chunk larger than the core batch');
+    }
+    const n = d.core.score();
+    this.silent = true;
+    try {
+      d.policy.apply(d.core, n, (i) => messages[i].origin);
+    } finally {
+      this.silent = false;
+    }
+  }
+
+  /** Score a chunk (≤ maxChunk messages, one partition) and store its results; resolves when stored. */
   async process(messages: InMessage[]): Promise<void> {
     const t0 = performance.now();
     this.batch = messages;
     const d = this.detector;
+    d.core.setPartition(messages[0]?.origin.partition ?? 0);
     for (let i = 0; i < messages.length; i++) {
       if (!d.core.add(messages[i].value, messages[i].arrival)) throw new Error('chunk larger than the core batch');
     }

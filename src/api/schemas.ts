@@ -187,7 +187,15 @@ export const deviceSchema = {
             payloadBytes: { type: 'object', properties: { mean: { type: 'number' }, sd: { type: 'number' } } },
             clockOffsetMs: { type: 'number' },
             silenced: { type: 'boolean' },
+            partition: { type: 'integer', description: 'Kafka partition its events came from last' },
             metrics: { type: 'array', items: metricSchema },
+          },
+        },
+        instance: {
+          type: 'object',
+          description: 'this detector instance',
+          properties: {
+            ownedPartitions: { type: 'array', items: { type: 'integer' }, nullable: true, description: 'telemetry partitions this instance owns (null: not consuming Kafka)' },
           },
         },
         openAlerts: { type: 'array', items: alertRef },

@@ -45,6 +45,8 @@ export interface ApiServerDeps {
   history?: DeviceHistory;
   /** The inventory in use, for /api/inventory/report (absent: the route answers 404). */
   inventory?: InventoryApiSource;
+  /** Telemetry partitions this instance owns (absent or undefined: not consuming Kafka). */
+  partitions?: () => number[] | undefined;
   options?: Partial<ApiOptions>;
 }
 

@@ -43,6 +43,12 @@ Every setting is a flag, an environment variable, or a key of a JSON --config fi
   --kafka-alert-topic KAFKA_ALERT_TOPIC (default alerts)
   --kafka-from-beginning KAFKA_FROM_BEGINNING  true: read from the start when the group has no offsets
   --kafka-max-wait-ms KAFKA_MAX_WAIT_MS  longest a fetch waits for data (default 5000)
+  --kafka-session-timeout-ms KAFKA_SESSION_TIMEOUT_MS  how long a silent group member keeps its
+                                        partitions (default 30000)
+  --kafka-state-topic KAFKA_STATE_TOPIC  compacted topic of per-partition device-state snapshots
+                                        (default <topic>.state; "none": keep no state in Kafka)
+  --state-snapshot-interval-ms STATE_SNAPSHOT_INTERVAL_MS  snapshot each owned partition this often
+                                        (default 60000; also on hand-over and on stop)
   --kafka-ssl KAFKA_SSL, --kafka-sasl-mechanism KAFKA_SASL_MECHANISM (plain, scram-sha-256, scram-sha-512),
   --kafka-sasl-username KAFKA_SASL_USERNAME, --kafka-sasl-password KAFKA_SASL_PASSWORD
   --influx-url     INFLUX_URL           http(s)://host:port
@@ -154,6 +160,7 @@ export async function runMain(config: RunConfig, log = stderrLog(), env: NodeJS.
       health,
       history,
       inventory: inventory && { watcher: inventory, rotationAgeDays: config.inventory.rotationAgeDays },
+      partitions: () => source?.assigned,
       options: apiOptions,
     });
     const url = await server.listen();
@@ -170,6 +177,27 @@ export async function runMain(config: RunConfig, log = stderrLog(), env: NodeJS.
       health.register('kafka', 'down', 'connecting');
       source.onLag = (topic, partition, lag) => metrics.consumerLag.set({ topic, partition: String(partition) }, lag);
       source.onCrash = (reason) => health.set('kafka', 'down', reason);
+      source.onRejoined = () => health.set('kafka', 'ok');
+      const pm = metrics.trackPartitions();
+      source.onAssigned = (ps) => {
+        pm.owned.reset();
+        for (const p of ps) pm.owned.set({ partition: String(p) }, 1);
+        log.info(`owning partitions ${ps.join(', ') || '(none)'} of ${config.kafka!.topic}`);
+      };
+      if (config.kafka.stateTopic) {
+        source.handoverEvents = {
+          restored: (_p, result, _devices, ms) => {
+            pm.restores.inc({ result });
+            pm.restoreSeconds.observe(ms / 1000);
+          },
+          saved: (p, bytes, _devices, ms) => {
+            pm.snapshots.inc();
+            pm.snapshotBytes.set({ partition: String(p) }, bytes);
+            pm.snapshotSeconds.observe(ms / 1000);
+          },
+          caughtUp: (_p, n) => pm.caughtUp.inc(n),
+        };
+      }
       await source.start();
       health.set('kafka', 'ok');
       log.info(`consuming ${config.kafka.topic} as group ${config.kafka.groupId} from ${config.kafka.brokers.join(',')}`);

@@ -32,6 +32,8 @@ export interface DeviceRecord {
   payloadBytes: { mean: number; sd: number };
   clockOffsetMs: number;
   silenced: boolean;
+  /** Kafka partition its events came from last (0 outside Kafka). */
+  partition: number;
   metrics: DeviceMetricBaseline[];
 }
 
@@ -58,6 +60,7 @@ export interface RawDevice {
   sizeVar: number;
   skewMean: number;
   flags: number;
+  partition: number;
   metrics: { hash: number; mean: number; variance: number; n: number }[];
 }
 
@@ -88,6 +91,7 @@ export function decodeDevice(r: RawDevice): DeviceRecord {
     payloadBytes: { mean: r.sizeMean, sd: Math.sqrt(r.sizeVar) },
     clockOffsetMs: r.skewMean,
     silenced: (r.flags & 1) !== 0,
+    partition: r.partition,
     metrics: r.metrics.map((m) => ({ nameHash: m.hash, mean: m.mean, sd: Math.sqrt(m.variance), samples: m.n })),
   };
 }

@@ -275,6 +275,7 @@ export class WasmCore implements Core {
     return decodeDevice({
       slot,
       deviceId: this.deviceId(slot),
+      partition: new Uint16Array(this.x.memory.buffer, this.x.partitionsPtr() + slot * 2, 1)[0],
       events: u32(REC.EVENTS),
       lastArrival: f64(REC.LAST_ARRIVAL),
       lastTs: f64(REC.LAST_TS),

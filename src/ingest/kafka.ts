@@ -7,6 +7,8 @@
 import { Consumer, EachBatchPayload, Kafka, KafkaConfig as KafkaJsConfig, logLevel, Producer } from 'kafkajs';
 import type { KafkaConfig } from '../config';
 import type { InMessage, OutMessage, Pipeline } from '../pipeline';
+import { HandoverEvents, PartitionHandover } from '../scaleout/handover';
+import { StateTopic } from '../scaleout/state-topic';
 
 export interface KafkaLog {
   info(msg: string): void;
@@ -45,7 +47,17 @@ export class KafkaSource {
   onLag?: (topic: string, partition: number, lag: number) => void;
   /** The consumer crashed (kafkajs gave up retrying). */
   onCrash?: (reason: string) => void;
+  /** The consumer is back in the group after a crash. */
+  onRejoined?: () => void;
+  /** Partitions of the telemetry topic assigned to this instance (after each rebalance). */
+  assigned: number[] = [];
+  onAssigned?: (partitions: number[]) => void;
   private currentHeartbeat: (() => Promise<void>) | undefined;
+  /** Partition ownership and device-state hand-over (when a state topic is configured). */
+  handover?: PartitionHandover;
+  /** Hooks for metrics and logs of the hand-over. */
+  handoverEvents: HandoverEvents = {};
+  private assigning: Promise<void> = Promise.resolve();
 
   constructor(
     private readonly kafka: Kafka,
@@ -53,7 +65,7 @@ export class KafkaSource {
     private readonly pipeline: Pipeline,
     private readonly log: KafkaLog,
   ) {
-    this.consumer = kafka.consumer({ groupId: c.groupId, sessionTimeout: 30_000, heartbeatInterval: 3000, maxBytesPerPartition: 4 << 20, maxWaitTimeInMs: c.maxWaitMs });
+    this.consumer = kafka.consumer({ groupId: c.groupId, sessionTimeout: c.sessionTimeoutMs, heartbeatInterval: Math.min(3000, c.sessionTimeoutMs / 3), maxBytesPerPartition: 4 << 20, maxWaitTimeInMs: c.maxWaitMs });
     this.producer = kafka.producer({ allowAutoTopicCreation: false });
   }
 
@@ -71,20 +83,53 @@ export class KafkaSource {
 
   async start(): Promise<void> {
     await this.producer.connect();
+    if (this.c.stateTopic) {
+      const state = new StateTopic(this.kafka, this.producer, this.c.stateTopic, this.c.groupId, this.log);
+      await state.init();
+      this.handover = new PartitionHandover(() => this.pipeline.detector.core, state, this.c.snapshotIntervalMs, this.log, this.handoverEvents);
+    }
+    this.consumer.on(this.consumer.events.GROUP_JOIN, (e) => {
+      const assigned = [...(e.payload.memberAssignment[this.c.topic] ?? [])].sort((a, b) => a - b);
+      this.assigned = assigned;
+      this.onAssigned?.(assigned);
+      // a rebalance: hand over what was lost, start reading the snapshots of what is new
+      const handover = this.handover;
+      if (handover) this.assigning = this.assigning.then(() => handover.assign(assigned)).catch((err: Error) => this.log.warn(`state: hand-over after the rebalance failed: ${err.message}`));
+    });
     await this.consumer.connect();
     this.consumer.on(this.consumer.events.CRASH, (e) => {
       this.log.error(`kafka consumer crashed: ${e.payload.error.message}`);
       this.onCrash?.(e.payload.error.message);
+      // kafkajs restarts by itself only after retriable errors; a detector must not stay
+      // down after the others (a group request answered with an error it does not retry)
+      if (!e.payload.restart && this.running) setTimeout(() => void this.rejoin(), 1000).unref();
     });
     await this.consumer.subscribe({ topic: this.c.topic, fromBeginning: this.c.fromBeginning });
     this.connected = true;
     this.running = true;
-    await this.consumer.run({
+    await this.run();
+  }
+
+  private run(): Promise<void> {
+    return this.consumer.run({
       autoCommit: false,
       eachBatchAutoResolve: false,
       partitionsConsumedConcurrently: 1,
       eachBatch: (p) => this.eachBatch(p),
     });
+  }
+
+  private async rejoin(): Promise<void> {
+    if (!this.running) return;
+    this.log.warn('kafka consumer rejoining the group after the crash');
+    try {
+      await this.consumer.stop().catch(() => undefined);
+      await this.run();
+      this.onRejoined?.();
+    } catch (e) {
+      this.log.error(`kafka consumer could not rejoin: ${(e as Error).message}; retrying`);
+      setTimeout(() => void this.rejoin(), 5000).unref();
+    }
   }
 
   private async eachBatch(payload: EachBatchPayload): Promise<void> {
@@ -96,6 +141,18 @@ export class KafkaSource {
     const { topic, partition } = batch;
     this.currentHeartbeat = heartbeat;
     const chunkSize = this.pipeline.maxChunk;
+    if (this.handover) {
+      await this.assigning;
+      const first = batch.firstOffset();
+      if (first !== null) {
+        // the partition's devices come back before its first event is scored
+        const back = await this.handover.prepare(partition, BigInt(first));
+        if (back !== undefined) {
+          this.consumer.seek({ topic, partition, offset: back.toString() });
+          return;
+        }
+      }
+    }
     for (let start = 0; start < batch.messages.length; start += chunkSize) {
       if (this.stopping || !isRunning() || isStale()) return;
       const slice = batch.messages.slice(start, start + chunkSize);
@@ -105,11 +162,18 @@ export class KafkaSource {
         key: m.key,
         origin: { topic, partition, offset: m.offset },
       }));
-      await this.pipeline.process(chunk);
+      // events the previous owner already stored only rebuild state; the rest are scored,
+      // stored and committed
+      const silent = this.handover?.silentCount(partition, slice.map((m) => BigInt(m.offset))) ?? 0;
+      if (silent > 0) this.pipeline.warm(chunk.slice(0, silent));
       const last = slice[slice.length - 1].offset;
-      resolveOffset(last);
-      await this.consumer.commitOffsets([{ topic, partition, offset: (BigInt(last) + 1n).toString() }]);
-      this.committed += slice.length;
+      if (silent < chunk.length) {
+        await this.pipeline.process(silent > 0 ? chunk.slice(silent) : chunk);
+        resolveOffset(last);
+        await this.consumer.commitOffsets([{ topic, partition, offset: (BigInt(last) + 1n).toString() }]);
+        this.committed += slice.length - silent;
+      } else resolveOffset(last);
+      await this.handover?.processed(partition, BigInt(last) + 1n, silent);
       const lag = Number(BigInt(batch.highWatermark) - BigInt(last) - 1n);
       this.lag.set(partition, lag);
       this.onLag?.(topic, partition, lag);
@@ -132,6 +196,8 @@ export class KafkaSource {
     this.running = false;
     this.stopping = true;
     await this.inFlight?.catch(() => undefined);
+    // a last snapshot of every owned partition, so whoever takes them over starts exactly here
+    await this.handover?.saveAll().catch((e: Error) => this.log.warn(`state: final snapshots failed: ${e.message}`));
     await this.consumer.stop();
   }
 

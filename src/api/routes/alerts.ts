@@ -103,6 +103,7 @@ export function registerAlertRoutes(api: FastifyInstance, ctx: Ctx): void {
       openAlerts: recentAlerts.filter((a) => a.status === 'open'),
       recentAlerts,
       history: history?.points(deviceId) ?? [],
+      instance: { ownedPartitions: ctx.partitions?.() ?? null },
     };
   });
 
