@@ -44,7 +44,8 @@ test('dashboard: loads, shows a live alert, takes a verdict click', async (t) =>
   assert.ok(before >= 3, `the fleet raised alerts before the page opened (${before})`);
 
   const profile = mkdtempSync(join(tmpdir(), 'es-chromium-'));
-  t.after(() => rmSync(profile, { recursive: true, force: true }));
+  // chromium's helper processes may still be writing the profile as the browser closes
+  t.after(() => rmSync(profile, { recursive: true, force: true, maxRetries: 10, retryDelay: 200 }));
   const context = await chromium.launchPersistentContext(profile, {
     executablePath: CHROMIUM,
     headless: true,
