@@ -6,7 +6,7 @@
 import { readFile } from 'node:fs/promises';
 import { basename, extname } from 'node:path';
 import { MAX_DEVICE_ID_BYTES, MAX_STRING_BYTES } from '../core/layout';
-import { EnrolledCredential, Inventory, InventoryDevice, packFirmware, parseSourceRule, SourceRule } from './model';
+import { EnrolledCredential, InventoryDevice, packFirmware, parseSourceRule, SourceRule } from './model';
 import { parseCsv } from './csv';
 
 /** CSV columns, in the order `inventory learn` writes them. */
@@ -85,11 +85,6 @@ export function parseRevoked(text: string, name: string): Set<string> {
   });
   if (problems.list.length) throw new InventoryError(name, problems.done());
   return out;
-}
-
-/** The revocation list and device records together, as the core takes them. */
-export function inventoryOf(devices: Map<string, InventoryDevice> | undefined, revoked: Set<string> | undefined): Inventory {
-  return { devices, revoked: revoked ?? new Set() };
 }
 
 class Problems {
