@@ -44,15 +44,18 @@ test('dashboard: loads, shows a live alert, takes a verdict click', async (t) =>
   assert.ok(before >= 3, `the fleet raised alerts before the page opened (${before})`);
 
   const profile = mkdtempSync(join(tmpdir(), 'es-chromium-'));
-  // chromium's helper processes may still be writing the profile as the browser closes
-  t.after(() => rmSync(profile, { recursive: true, force: true, maxRetries: 10, retryDelay: 200 }));
   const context = await chromium.launchPersistentContext(profile, {
     executablePath: CHROMIUM,
     headless: true,
     args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
     viewport: { width: 1440, height: 900 },
   });
-  t.after(() => context.close());
+  // close the browser first, then remove its profile (after hooks run in order; chromium's
+  // helpers may still be writing as it closes, hence the retries)
+  t.after(async () => {
+    await context.close();
+    rmSync(profile, { recursive: true, force: true, maxRetries: 10, retryDelay: 200 });
+  });
   const page = context.pages()[0] ?? (await context.newPage());
   const errors: string[] = [];
   page.on('pageerror', (e) => errors.push(e.message));
