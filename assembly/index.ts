@@ -116,22 +116,22 @@ export function scoreBatch(count: u32): u32 {
   let sweeps: u32 = 0;
   for (let g: u32 = 0; g < n; g += GROUP) {
     const m = n - g < GROUP ? n - g : GROUP;
-    // 1. parse the group; touch each device's key line (and inventory slot)
+    // 1. parse the group; touch each device's key line
     let sink: u64 = 0;
     for (let k: u32 = 0; k < m; k++) {
       const entry = indexBase + <usize>(g + k) * INDEX_ENTRY;
       const pr = parsedBase + <usize>k * P.SIZE;
       if (parseMessage(inputBase + load<u32>(entry), load<u32>(entry + 4), pr, maxBytes) == 0) {
         sink += keyOf(firstSlotOf(load<u64>(pr + P.DEVICE_HASH)));
-        if (inventoryOn) sink += inventoryProbe(load<u64>(pr + P.DEVICE_HASH));
       }
     }
-    // 2. touch the records of the devices already known (hot lines 0 and 1)
+    // 2. touch the records of the devices already known (hot lines 0 and 1) and their inventory slots
     for (let k: u32 = 0; k < m; k++) {
       const pr = parsedBase + <usize>k * P.SIZE;
       if (load<u32>(pr + P.STATUS) != 0) continue;
       const s = findDevice(load<u64>(pr + P.DEVICE_HASH));
       if (s >= 0) sink += load<u64>(recordOf(<u32>s)) + load<u64>(recordOf(<u32>s) + 64);
+      if (inventoryOn) sink += inventoryProbe(load<u64>(pr + P.DEVICE_HASH));
     }
     touched += sink;
     // 3. score in order
