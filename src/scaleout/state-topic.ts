@@ -31,8 +31,19 @@ function header(h: Record<string, unknown> | undefined, name: string): string | 
   return Buffer.isBuffer(v) ? v.toString() : String(v);
 }
 
+interface Manifest {
+  snapshot: string;
+  set?: string;
+  chunks: number;
+  bytes: number;
+  offset: string | null;
+  writtenAt: number;
+}
+
 export class StateTopic {
   private statePartitions = 0;
+  /** Chunk set of the latest manifest seen or written, per source partition. */
+  private readonly lastSet = new Map<number, string>();
 
   constructor(
     private readonly kafka: Kafka,
@@ -86,14 +97,16 @@ export class StateTopic {
 
   /** Write one partition's snapshot; resolves when every chunk and the manifest are acknowledged. */
   async save(partition: number, bytes: Uint8Array, offset: bigint | undefined): Promise<void> {
+    if (this.statePartitions === 0) await this.init();
     const id = randomUUID();
+    const set = this.lastSet.get(partition) === 'a' ? 'b' : 'a';
     const chunks = Math.max(1, Math.ceil(bytes.length / CHUNK_BYTES));
     const target = this.statePartitionOf(partition);
     const messages = [];
     for (let i = 0; i < chunks; i++) {
       messages.push({
         partition: target,
-        key: `${partition}/${i}`,
+        key: `${partition}/${set}/${i}`,
         value: Buffer.from(bytes.buffer, bytes.byteOffset + i * CHUNK_BYTES, Math.min(CHUNK_BYTES, bytes.length - i * CHUNK_BYTES)),
         headers: { snapshot: id, chunk: String(i) },
       });
@@ -101,13 +114,14 @@ export class StateTopic {
     messages.push({
       partition: target,
       key: String(partition),
-      value: Buffer.from(JSON.stringify({ snapshot: id, chunks, bytes: bytes.length, offset: offset?.toString() ?? null, writtenAt: Date.now() })),
+      value: Buffer.from(JSON.stringify({ snapshot: id, set, chunks, bytes: bytes.length, offset: offset?.toString() ?? null, writtenAt: Date.now() } satisfies Manifest)),
       headers: { snapshot: id, manifest: '1' },
     });
     // one request per few chunks keeps each produce request well under the broker's limits
     for (let i = 0; i < messages.length; i += 4) {
       await this.producer.send({ topic: this.topic, acks: -1, messages: messages.slice(i, i + 4) });
     }
+    this.lastSet.set(partition, set);
   }
 
   /**
@@ -118,6 +132,7 @@ export class StateTopic {
     const wanted = new Set(partitions);
     const found = new Map<number, StoredSnapshot>();
     if (wanted.size === 0) return found;
+    if (this.statePartitions === 0) await this.init();
     const statePartitions = new Set(partitions.map((p) => this.statePartitionOf(p)));
     const admin = this.kafka.admin();
     await admin.connect();
@@ -132,7 +147,7 @@ export class StateTopic {
 
     // per source partition: chunks of snapshots not yet superseded, then the manifests
     const chunks = new Map<string, Map<number, Buffer>>();
-    const latest = new Map<number, { snapshot: string; chunks: number; bytes: number; offset: string | null; writtenAt: number }>();
+    const latest = new Map<number, Manifest>();
     const consumer = this.kafka.consumer({ groupId: `${this.groupId}.state-reader.${randomUUID()}`, maxBytesPerPartition: 8 << 20 });
     await consumer.connect();
     try {
@@ -155,7 +170,7 @@ export class StateTopic {
                 const source = Number.parseInt(key, 10);
                 if (!snapshot || !wanted.has(source) || !m.value) continue;
                 if (header(m.headers, 'manifest')) {
-                  const manifest = JSON.parse(m.value.toString()) as { snapshot: string; chunks: number; bytes: number; offset: string | null; writtenAt: number };
+                  const manifest = JSON.parse(m.value.toString()) as Manifest;
                   const previous = latest.get(source);
                   if (previous && previous.snapshot !== manifest.snapshot) chunks.delete(previous.snapshot);
                   latest.set(source, manifest);
@@ -180,6 +195,7 @@ export class StateTopic {
       await consumer.disconnect().catch(() => undefined);
     }
     for (const [source, manifest] of latest) {
+      if (manifest.set) this.lastSet.set(source, manifest.set);
       const set = chunks.get(manifest.snapshot);
       const parts: Buffer[] = [];
       for (let i = 0; i < manifest.chunks; i++) {
