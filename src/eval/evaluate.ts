@@ -30,6 +30,8 @@ export interface TypeResult {
   delays: number[];
   medianDelay: number | null;
   missed: string[];
+  /** The same counts per way of carrying the attack out (labels' detail.variant). */
+  variants: Record<string, { attacks: number; detected: number }>;
 }
 
 export interface EvalResult {
@@ -84,18 +86,21 @@ export function evaluate(alerts: Alert[], labels: SimLabels, deviceLines?: Devic
   const matched = new Set<Alert>();
   const perType: Record<string, TypeResult> = {};
   for (const atk of labels.attacks) {
-    const r = (perType[atk.type] ??= { attacks: 0, detected: 0, recall: 0, kindMatch: 0, delays: [], medianDelay: null, missed: [] });
+    const r = (perType[atk.type] ??= { attacks: 0, detected: 0, recall: 0, kindMatch: 0, delays: [], medianDelay: null, missed: [], variants: {} });
+    const v = (r.variants[String(atk.detail.variant ?? 'default')] ??= { attacks: 0, detected: 0 });
     r.attacks++;
+    v.attacks++;
     const lo = atk.start - o.leadMs;
     const hi = atk.end + o.graceMs;
     const hits: Alert[] = [];
     for (const id of identities(atk)) for (const a of byDevice.get(id) ?? []) if (a.firstSeen >= lo && a.firstSeen <= hi) hits.push(a);
     hits.forEach((a) => matched.add(a));
     if (hits.length === 0) {
-      r.missed.push(`${atk.id} ${atk.deviceId}`);
+      r.missed.push(`${atk.id} ${atk.deviceId}${atk.detail.variant ? ` (${atk.detail.variant})` : ''}`);
       continue;
     }
     r.detected++;
+    v.detected++;
     if (hits.some((a) => atk.expectedKinds.includes(a.kind))) r.kindMatch++;
     if (deviceLines && atk.firstLine >= 0 && atk.type !== 'silence') {
       const first = hits.filter((a) => a.origin.line !== undefined).sort((a, b) => a.origin.line! - b.origin.line!)[0];

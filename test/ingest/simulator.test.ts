@@ -9,6 +9,8 @@ import { runInNewContext } from 'node:vm';
 import { simulateCommand } from '../../src/cli/simulate';
 import {
   ATTACK_TYPES,
+  ATTACK_VARIANTS,
+  type AttackType,
   BENIGN_TYPES,
   DEVICE_CLASSES,
   DEVICE_CLASS_NAMES,
@@ -72,8 +74,9 @@ function digest(opts: FleetOptions): string {
 const net24 = (s: string): string => s.slice(0, s.lastIndexOf('.'));
 const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[xs.length >> 1];
 
-// One run shared by the content tests: 200 devices, 6 h, every attack and benign type.
-const MAIN: FleetOptions = { devices: 200, hours: 6, seed: 11, arrivalField: true };
+// One run shared by the content tests: 200 devices, 6 h, every attack type in each of its
+// ways (three rounds of the ten types) and every benign type.
+const MAIN: FleetOptions = { devices: 200, hours: 6, seed: 11, arrivalField: true, attacks: 30 };
 let mainRun: Run | undefined;
 const main = (): Run => (mainRun ??= generate(MAIN));
 
@@ -81,6 +84,12 @@ function attack(type: string): AttackLabel {
   const a = main().labels.attacks.find((x) => x.type === type);
   assert.ok(a, `attack ${type} present`);
   return a;
+}
+/** Every attack of a type in the main run; each of the type's ways must be among them. */
+function attacksOf(type: AttackType): AttackLabel[] {
+  const list = main().labels.attacks.filter((x) => x.type === type);
+  assert.deepEqual([...new Set(list.map((a) => a.detail.variant))].sort(), [...ATTACK_VARIANTS[type]].sort(), `${type}: every way`);
+  return list;
 }
 /** The victim's own (non-attack) lines and the attack's lines. */
 function split(a: AttackLabel): { own: number[]; atk: number[] } {
@@ -245,115 +254,147 @@ describe('simulator: attacks', () => {
     }
   });
 
-  test('replay: 5–50 earlier lines of the victim, verbatim, from another source, while the device keeps sending', () => {
+  test('replay: 5–50 earlier lines of the victim, verbatim, from another or its own source, spaced or in a burst, while the device keeps sending', () => {
     const r = main();
-    const a = attack('replay');
-    const { own, atk } = split(a);
-    assert.ok(atk.length >= 5 && atk.length <= 50);
-    const earlier = new Map(own.filter((i) => i < a.firstLine).map((i) => [JSON.stringify(strip(r.msgs[i])), i]));
-    const origin = atk.map((i) => earlier.get(JSON.stringify(strip(r.msgs[i]))));
-    origin.forEach((o, k) => assert.ok(o !== undefined && o < a.firstLine, `replayed line ${k} is an earlier victim line`));
-    for (let k = 1; k < origin.length; k++) assert.equal(own.indexOf(origin[k]!), own.indexOf(origin[k - 1]!) + 1, 'a captured run');
-    const victimSource = r.msgs[own[0]].source;
-    for (const i of atk) assert.notEqual(net24(r.msgs[i].source), net24(victimSource));
-    assert.ok(own.some((i) => i > a.firstLine && i < atk[atk.length - 1]), 'the real device keeps sending');
-    // the line is identical apart from the source (and arrivalTs)
-    const i0 = atk[0];
-    const orig = r.events[origin[0]!].line.replace(`"source":"${victimSource}"`, `"source":"${r.msgs[i0].source}"`);
-    assert.equal(orig.replace(/,"arrivalTs":\d+/, ''), r.events[i0].line.replace(/,"arrivalTs":\d+/, ''));
+    for (const a of attacksOf('replay')) {
+      const { own, atk } = split(a);
+      assert.ok(atk.length >= 5 && atk.length <= 50);
+      const earlier = new Map(own.filter((i) => i < a.firstLine).map((i) => [JSON.stringify(strip(r.msgs[i])), i]));
+      const origin = atk.map((i) => earlier.get(JSON.stringify(strip(r.msgs[i]))));
+      origin.forEach((o, k) => assert.ok(o !== undefined && o < a.firstLine, `replayed line ${k} is an earlier victim line`));
+      for (let k = 1; k < origin.length; k++) assert.equal(own.indexOf(origin[k]!), own.indexOf(origin[k - 1]!) + 1, 'a captured run');
+      const victimSource = r.msgs[own[0]].source;
+      for (const i of atk) {
+        if (a.detail.variant === 'own source') assert.equal(r.msgs[i].source, victimSource);
+        else assert.notEqual(net24(r.msgs[i].source), net24(victimSource));
+      }
+      const span = r.events[atk[atk.length - 1]].arrivalTs - r.events[atk[0]].arrivalTs;
+      const captured = r.events[origin[origin.length - 1]!].arrivalTs - r.events[origin[0]!].arrivalTs;
+      if (a.detail.variant === 'burst') assert.ok(span <= atk.length * 300, `a burst: ${span} ms for ${atk.length} lines`);
+      else assert.ok(Math.abs(span - captured) < 1000, `original spacing: ${span} vs ${captured} ms`);
+      if (a.detail.variant !== 'burst') assert.ok(own.some((i) => i > a.firstLine && i < atk[atk.length - 1]), 'the real device keeps sending');
+      // the line is identical apart from the source (and arrivalTs)
+      const i0 = atk[0];
+      const orig = r.events[origin[0]!].line.replace(`"source":"${victimSource}"`, `"source":"${r.msgs[i0].source}"`);
+      assert.equal(orig.replace(/,"arrivalTs":\d+/, ''), r.events[i0].line.replace(/,"arrivalTs":\d+/, ''));
+    }
   });
 
-  test('clone: same id and credential, other /24, own seq range, interleaved for 10–60 min', () => {
+  test('clone: same id and credential, from another network or another host of its site, own seq range, interleaved for 10–60 min', () => {
     const r = main();
-    const a = attack('clone');
-    const { own, atk } = split(a);
-    const real = r.msgs[own[0]];
-    const during = own.filter((i) => i > atk[0] && i < atk[atk.length - 1]);
-    assert.ok(during.length >= 2, 'interleaved with the real device');
-    for (const i of atk) {
-      const m = r.msgs[i];
-      assert.equal(m.deviceId, a.deviceId);
-      assert.equal(m.credential, real.credential);
-      assert.notEqual(net24(m.source), net24(real.source));
-      assert.ok(Math.abs(m.ts - r.events[i].arrivalTs) < 5000, 'correct clock');
+    for (const a of attacksOf('clone')) {
+      const { own, atk } = split(a);
+      const real = r.msgs[own[0]];
+      const during = own.filter((i) => i > atk[0] && i < atk[atk.length - 1]);
+      assert.ok(during.length >= 2, 'interleaved with the real device');
+      for (const i of atk) {
+        const m = r.msgs[i];
+        assert.equal(m.deviceId, a.deviceId);
+        assert.equal(m.credential, real.credential);
+        assert.notEqual(m.source, real.source);
+        if (a.detail.variant === 'same site') assert.equal(net24(m.source), net24(real.source));
+        else assert.notEqual(net24(m.source), net24(real.source));
+        assert.ok(Math.abs(m.ts - r.events[i].arrivalTs) < 5000, 'correct clock');
+      }
+      const cloneSeq = atk.map((i) => r.msgs[i].seq!);
+      const realSeq = during.map((i) => r.msgs[i].seq!);
+      assert.ok(Math.min(...cloneSeq) > Math.max(...realSeq) + 1000 || Math.max(...cloneSeq) + 1000 < Math.min(...realSeq));
+      for (let k = 1; k < cloneSeq.length; k++) assert.equal(cloneSeq[k], cloneSeq[k - 1] + 1);
+      const minutes = (a.end - a.start) / 60_000;
+      assert.ok(minutes >= 8 && minutes <= 61, `${minutes} min`);
     }
-    const cloneSeq = atk.map((i) => r.msgs[i].seq!);
-    const realSeq = during.map((i) => r.msgs[i].seq!);
-    assert.ok(Math.min(...cloneSeq) > Math.max(...realSeq) + 1000 || Math.max(...cloneSeq) + 1000 < Math.min(...realSeq));
-    for (let k = 1; k < cloneSeq.length; k++) assert.equal(cloneSeq[k], cloneSeq[k - 1] + 1);
-    const minutes = (a.end - a.start) / 60_000;
-    assert.ok(minutes >= 8 && minutes <= 61, `${minutes} min`);
   });
 
   test('credential_theft: a device id outside the fleet uses the victim credential while the victim is active', () => {
     const r = main();
-    const a = attack('credential_theft');
-    const { own, atk } = split(a);
-    assert.ok(a.attackerDeviceId && a.attackerDeviceId !== a.deviceId);
     const fleetIds = new Set(createFleet(MAIN).inventory().map((d) => d.deviceId));
-    assert.ok(!fleetIds.has(a.attackerDeviceId));
-    const cred = r.msgs[own[0]].credential;
-    for (const i of atk) {
-      assert.equal(r.msgs[i].deviceId, a.attackerDeviceId);
-      assert.equal(r.msgs[i].credential, cred);
-    }
-    assert.ok(own.some((i) => i > atk[0] && i < atk[atk.length - 1]), 'victim stays active');
-  });
-
-  test('hijack: the real device stops, its id continues from another network with a new credential', () => {
-    const r = main();
-    const a = attack('hijack');
-    const { own, atk } = split(a);
-    assert.ok(own.every((i) => i < a.firstLine), 'the real device stops');
-    const before = r.msgs[own[own.length - 1]];
-    assert.equal(atk.length, r.byDevice.get(a.deviceId)!.filter((i) => i >= a.firstLine).length);
-    for (const i of atk) {
-      assert.notEqual(r.msgs[i].credential, before.credential);
-      assert.notEqual(net24(r.msgs[i].source), net24(before.source));
+    for (const a of attacksOf('credential_theft')) {
+      const { own, atk } = split(a);
+      assert.ok(a.attackerDeviceId && a.attackerDeviceId !== a.deviceId);
+      assert.ok(!fleetIds.has(a.attackerDeviceId));
+      const cred = r.msgs[own[0]].credential;
+      const site = net24(r.msgs[own[0]].source);
+      for (const i of atk) {
+        assert.equal(r.msgs[i].deviceId, a.attackerDeviceId);
+        assert.equal(r.msgs[i].credential, cred);
+        assert.equal(net24(r.msgs[i].source) === site, a.detail.variant === 'same site', String(a.detail.variant));
+      }
+      assert.ok(own.some((i) => i > atk[0] && i < atk[atk.length - 1]), 'victim stays active');
     }
   });
 
-  test('firmware_downgrade: a lower version from then on', () => {
+  test('hijack: the real device stops, its id continues from another network with a new credential, its seq continuing or restarting', () => {
     const r = main();
-    const a = attack('firmware_downgrade');
-    const { own, atk } = split(a);
-    const was = firmwareRank(r.msgs[own[own.length - 1]].firmware);
-    assert.ok(own.every((i) => i < a.firstLine));
-    for (const i of atk) assert.ok(firmwareRank(r.msgs[i].firmware) < was);
+    for (const a of attacksOf('hijack')) {
+      const { own, atk } = split(a);
+      assert.ok(own.every((i) => i < a.firstLine), 'the real device stops');
+      const before = r.msgs[own[own.length - 1]];
+      assert.equal(atk.length, r.byDevice.get(a.deviceId)!.filter((i) => i >= a.firstLine).length);
+      for (const i of atk) {
+        assert.notEqual(r.msgs[i].credential, before.credential);
+        assert.notEqual(net24(r.msgs[i].source), net24(before.source));
+      }
+      const first = r.msgs[atk[0]].seq;
+      if (first === undefined) continue; // a class without seq: only source and credential change
+      if (a.detail.variant === 'seq restarts') assert.ok(first < 5, `seq ${first}`);
+      else assert.ok(first > before.seq!, `seq ${first} after ${before.seq}`);
+    }
   });
 
-  test('exfiltration: bytes 20–200× the usual for 5–30 min', () => {
+  test('firmware_downgrade: a legacy release or one step back, from then on', () => {
     const r = main();
-    const a = attack('exfiltration');
-    const { own, atk } = split(a);
-    const usual = median(own.map((i) => r.msgs[i].bytes));
-    for (const i of atk) assert.ok(r.msgs[i].bytes >= 15 * usual, `${r.msgs[i].bytes} vs ${usual}`);
-    assert.ok(median(atk.map((i) => r.msgs[i].bytes)) >= 20 * usual * 0.9);
-    const minutes = (a.end - a.start) / 60_000;
-    assert.ok(minutes <= 30.5, `${minutes} min`);
+    for (const a of attacksOf('firmware_downgrade')) {
+      const { own, atk } = split(a);
+      const last = r.msgs[own[own.length - 1]].firmware;
+      assert.ok(own.every((i) => i < a.firstLine));
+      for (const i of atk) assert.ok(firmwareRank(r.msgs[i].firmware) < firmwareRank(last));
+      const [ma, mi] = last.split('.');
+      const to = r.msgs[atk[0]].firmware;
+      if (a.detail.variant === 'one step back') assert.ok(to.startsWith(`${ma}.`) && (to.startsWith(`${ma}.${mi}.`) || to.endsWith('.9')), `${last} → ${to}`);
+    }
   });
 
-  test('flood: at least 20× the usual rate for 2–10 min', () => {
+  test('exfiltration: bytes 20–200× (large) or 5–20× (moderate) the usual for 5–30 min', () => {
     const r = main();
-    const a = attack('flood');
-    const { own, atk } = split(a);
-    const gaps = (ix: number[]): number[] => ix.slice(1).map((i, k) => r.events[i].arrivalTs - r.events[ix[k]].arrivalTs);
-    const usual = median(gaps(own.filter((i) => i < a.firstLine)));
-    const flood = (a.end - a.start) / (atk.length - 1);
-    assert.ok(usual / flood >= 18, `rate ×${(usual / flood).toFixed(1)}`);
-    const minutes = (a.end - a.start) / 60_000;
-    assert.ok(minutes >= 1.5 && minutes <= 10.5, `${minutes} min`);
+    for (const a of attacksOf('exfiltration')) {
+      const { own, atk } = split(a);
+      const usual = median(own.map((i) => r.msgs[i].bytes));
+      const [lo, hi] = a.detail.variant === 'large' ? [20, 200] : [5, 20];
+      const factor = Number(a.detail.factor);
+      assert.ok(factor >= lo && factor <= hi, `×${factor}`);
+      for (const i of atk) assert.ok(r.msgs[i].bytes >= 0.7 * lo * usual, `${r.msgs[i].bytes} vs ${usual}`);
+      const m = median(atk.map((i) => r.msgs[i].bytes)) / usual;
+      assert.ok(m >= 0.9 * factor && m <= 1.1 * factor, `×${m.toFixed(1)} for a factor of ${factor}`);
+      const minutes = (a.end - a.start) / 60_000;
+      assert.ok(minutes <= 30.5, `${minutes} min`);
+    }
   });
 
-  test('silence: nothing from the victim for ≥ 2 h (or until the end), firstLine right after its last message', () => {
+  test('flood: 20–100× (large) or 5–20× (moderate) the usual rate for 2–10 min', () => {
     const r = main();
-    const a = attack('silence');
-    const idx = r.byDevice.get(a.deviceId)!;
-    const last = idx.filter((i) => i < a.firstLine).pop()!;
-    assert.equal(a.firstLine, last + 1);
-    assert.equal(r.events[last].arrivalTs, a.start);
-    assert.ok(!idx.some((i) => i > last && r.events[i].arrivalTs < a.end));
-    assert.ok(a.end - a.start >= 2 * 3_600_000 || a.end === r.labels.end);
+    for (const a of attacksOf('flood')) {
+      const { own, atk } = split(a);
+      const gaps = (ix: number[]): number[] => ix.slice(1).map((i, k) => r.events[i].arrivalTs - r.events[ix[k]].arrivalTs);
+      const usual = median(gaps(own.filter((i) => i < a.firstLine)));
+      const flood = (a.end - a.start) / (atk.length - 1);
+      const lo = a.detail.variant === 'large' ? 20 : 5;
+      assert.ok(usual / flood >= 0.9 * lo, `rate ×${(usual / flood).toFixed(1)}`);
+      const minutes = (a.end - a.start) / 60_000;
+      assert.ok(minutes >= 1.5 && minutes <= 10.5, `${minutes} min`);
+    }
+  });
+
+  test('silence: nothing from the victim for 2–4 h or 45–110 min (or until the end), firstLine right after its last message', () => {
+    const r = main();
+    for (const a of attacksOf('silence')) {
+      const idx = r.byDevice.get(a.deviceId)!;
+      const last = idx.filter((i) => i < a.firstLine).pop()!;
+      assert.equal(a.firstLine, last + 1);
+      assert.equal(r.events[last].arrivalTs, a.start);
+      assert.ok(!idx.some((i) => i > last && r.events[i].arrivalTs < a.end));
+      const least = a.detail.variant === 'hours' ? 2 * 3_600_000 : 44 * 60_000;
+      assert.ok(a.end - a.start >= least || a.end === r.labels.end, `${(a.end - a.start) / 60_000} min`);
+    }
   });
 
   test('value_injection: one metric far outside its range for several messages', () => {
@@ -371,13 +412,15 @@ describe('simulator: attacks', () => {
     }
   });
 
-  test('clock_skew: ts off by 1–24 h while arrival stays normal', () => {
+  test('clock_skew: ts off by 1–24 h (hours) or 10–60 min (minutes) while arrival stays normal', () => {
     const r = main();
-    const a = attack('clock_skew');
-    const { atk } = split(a);
-    for (const i of atk) {
-      const off = Math.abs(r.msgs[i].ts - r.events[i].arrivalTs);
-      assert.ok(off >= 3_600_000 - 5000 && off <= 24 * 3_600_000 + 5000, `${off}`);
+    for (const a of attacksOf('clock_skew')) {
+      const { atk } = split(a);
+      const [lo, hi] = a.detail.variant === 'hours' ? [3_600_000, 24 * 3_600_000] : [600_000, 3_600_000];
+      for (const i of atk) {
+        const off = Math.abs(r.msgs[i].ts - r.events[i].arrivalTs);
+        assert.ok(off >= lo - 5000 && off <= hi + 5000, `${off}`);
+      }
     }
   });
 });

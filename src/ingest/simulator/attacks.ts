@@ -8,7 +8,7 @@
 
 import type { AlertKind } from '../../core/layout';
 import { DEVICE_CLASSES } from './classes';
-import { type CredentialPool, type DevicePlan, type FleetPlan, deviceId, foreignSource } from './plan';
+import { type CredentialPool, type DevicePlan, type FleetPlan, deviceId, foreignSource, net24 } from './plan';
 import type { ResolvedFleetOptions } from './options';
 import type { Prng } from './prng';
 
@@ -39,9 +39,29 @@ export const EXPECTED_KINDS: Readonly<Record<AttackType, readonly AlertKind[]>> 
   clock_skew: ['clock_skew'],
 };
 
+/**
+ * How each attack may be carried out. Real attackers do not all shout: every type has a
+ * loud and a quieter way, drawn per attack, so the evaluation measures both (and says
+ * which one was missed).
+ */
+export const ATTACK_VARIANTS: Readonly<Record<AttackType, readonly string[]>> = {
+  replay: ['foreign source', 'own source', 'burst'],
+  clone: ['foreign network', 'same site'],
+  credential_theft: ['foreign network', 'same site'],
+  hijack: ['seq continues', 'seq restarts'],
+  firmware_downgrade: ['legacy release', 'one step back'],
+  exfiltration: ['large', 'moderate'],
+  flood: ['large', 'moderate'],
+  silence: ['hours', 'under two hours'],
+  value_injection: ['implausible'],
+  clock_skew: ['hours', 'minutes'],
+};
+
 export interface AttackPlan {
   id: string;
   type: AttackType;
+  /** One of ATTACK_VARIANTS[type]. */
+  variant: string;
   /** Device index of the victim. */
   victim: number;
   /** Planned window, ms epoch (the victim's send times that are affected). */
@@ -63,6 +83,8 @@ export interface AttackPlan {
   count?: number;
   /** replay: the capture starts at the victim's first message at or after this time. */
   captureFrom?: number;
+  /** replay: re-send everything within seconds instead of with the original spacing. */
+  burst?: boolean;
   /** clone: seq of the clone's stream = victim's initial seq + this. */
   seqOffset?: number;
   /** clone, credential_theft: the attacker's device clock offset, ms. */
@@ -79,6 +101,27 @@ export interface AttackPlan {
 
 const MIN = 60_000;
 const HOUR = 3_600_000;
+
+/** Another host on the same /24 as `source` (an attacker inside the site's network). */
+function siteSource(prng: Prng, source: string): string {
+  for (;;) {
+    const s = `${net24(source)}.${prng.int(2, 254)}`;
+    if (s !== source) return s;
+  }
+}
+
+/** Log-uniform in [lo, hi]: as many small factors as large ones, per decade. */
+function logUniform(prng: Prng, lo: number, hi: number): number {
+  return lo * Math.pow(hi / lo, prng.float());
+}
+
+/** A firmware one step below `current` on its own line (patch, else minor, else major). */
+export function stepBack(current: string): string {
+  const [ma, mi, pa] = current.split('.').map(Number);
+  if (pa > 0) return `${ma}.${mi}.${pa - 1}`;
+  if (mi > 0) return `${ma}.${mi - 1}.9`;
+  return `${Math.max(0, ma - 1)}.9.9`;
+}
 
 /** Warm-up before any attack: 30 % of the run, or 2 h when that fits in half the run. */
 export function warmupMs(runMs: number): number {
@@ -152,7 +195,12 @@ export function planAttacks(
     taken[victim] = 1;
     const d = plan.devices[victim];
     const iv = d.cls.intervalMs;
-    const a: AttackPlan = { id: `atk-${String(out.length + 1).padStart(3, '0')}`, type, victim, start: 0, end: 0 };
+    // each type's ways are taken in turn, so that every way is tried once a fleet has a
+    // few attacks of a type (the first of each type is the loud one)
+    const ways = ATTACK_VARIANTS[type];
+    const variant = ways[Math.floor(k / o.attackTypes.length) % ways.length];
+    const a: AttackPlan = { id: `atk-${String(out.length + 1).padStart(3, '0')}`, type, variant, victim, start: 0, end: 0 };
+    const quiet = variant === ATTACK_VARIANTS[type][1];
     const set = (p: Partial<AttackPlan>): void => void Object.assign(a, p);
     switch (type) {
       case 'replay': {
@@ -161,7 +209,10 @@ export function planAttacks(
         let start = windowStart(span);
         const captureFrom = Math.max(o.start + iv, start - span - prng.int(5, 30) * MIN);
         start = Math.max(start, captureFrom + Math.round(span * 1.2) + 2 * iv);
-        set({ start, end: start + span, count, captureFrom, source: foreignSource(prng, d.source) });
+        const burst = variant === 'burst';
+        // own source: replayed through the device's own gateway (or from inside its network)
+        const source = variant === 'own source' ? d.source : foreignSource(prng, d.source);
+        set({ start, end: start + (burst ? count * 250 : span), count, captureFrom, source, burst });
         break;
       }
       case 'clone': {
@@ -170,7 +221,7 @@ export function planAttacks(
         set({
           start,
           end: start + dur,
-          source: foreignSource(prng, d.source),
+          source: quiet ? siteSource(prng, d.source) : foreignSource(prng, d.source),
           seqOffset: prng.int(50_000, 500_000),
           clockOffset: prng.int(-500, 500),
         });
@@ -180,7 +231,8 @@ export function planAttacks(
         const dur = prng.int(10, 60) * MIN;
         const start = windowStart(dur);
         const attackerId = deviceId(DEVICE_CLASSES[d.cls.name], o.devices + thieves++, plan.idDigits);
-        set({ start, end: start + dur, attackerId, source: foreignSource(prng, d.source), clockOffset: prng.int(-1500, 1500) });
+        const source = quiet ? siteSource(prng, d.source) : foreignSource(prng, d.source);
+        set({ start, end: start + dur, attackerId, source, clockOffset: prng.int(-1500, 1500) });
         break;
       }
       case 'hijack':
@@ -189,27 +241,27 @@ export function planAttacks(
           end: o.end,
           source: foreignSource(prng, d.source),
           credential: credentials.next(),
-          seqMode: prng.chance(0.5) ? 'continue' : 'restart',
+          seqMode: quiet ? 'restart' : 'continue',
           gapMs: prng.int(5, 60) * 1000,
         });
         break;
       case 'firmware_downgrade':
-        set({ start: openStart(), end: o.end, firmware: prng.pick(d.cls.legacyFirmware) });
+        set({ start: openStart(), end: o.end, firmware: quiet ? stepBack(d.firmware) : prng.pick(d.cls.legacyFirmware) });
         break;
       case 'exfiltration': {
         const dur = prng.int(5, 30) * MIN;
         const start = windowStart(dur);
-        set({ start, end: start + dur, factor: Math.round(prng.range(20, 200)) });
+        set({ start, end: start + dur, factor: Math.round(quiet ? logUniform(prng, 5, 20) : logUniform(prng, 20, 200)) });
         break;
       }
       case 'flood': {
         const dur = prng.int(2, 10) * MIN;
         const start = windowStart(dur);
-        set({ start, end: start + dur, factor: Math.round(prng.range(20, 100)) });
+        set({ start, end: start + dur, factor: Math.round(quiet ? logUniform(prng, 5, 20) : logUniform(prng, 20, 100)) });
         break;
       }
       case 'silence': {
-        const dur = prng.int(120, 240) * MIN;
+        const dur = (quiet ? prng.int(45, 110) : prng.int(120, 240)) * MIN;
         const start = windowStart(dur);
         set({ start, end: Math.min(o.end, start + dur) });
         break;
@@ -225,7 +277,8 @@ export function planAttacks(
         const dur = prng.int(10, 60) * MIN;
         const start = windowStart(dur);
         const sign = prng.chance(0.5) ? 1 : -1;
-        set({ start, end: start + dur, skewMs: sign * prng.int(HOUR, 24 * HOUR) });
+        const skew = quiet ? prng.int(10 * MIN, HOUR) : Math.round(logUniform(prng, HOUR, 24 * HOUR));
+        set({ start, end: start + dur, skewMs: sign * skew });
         break;
       }
     }

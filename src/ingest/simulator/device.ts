@@ -520,7 +520,8 @@ export function finishLine(body: string, arrival: number, ctx: SimContext): stri
 
 /**
  * The replay attacker: captures a run of the victim's messages (as the victim sends
- * them) and re-sends them verbatim from its own source later, with the original spacing.
+ * them) and re-sends them verbatim from its own source later, with the original spacing
+ * or in a burst.
  */
 export class ReplaySim {
   readonly id: string;
@@ -566,7 +567,8 @@ export class ReplaySim {
     const line = finishLine(this.bodies[this.i], now, this.ctx);
     this.i++;
     if (this.i < this.bodies.length) {
-      const at = this.a.start + (this.arrivals[this.i] - this.arrivals[0]);
+      // a burst re-sends the capture as fast as the attacker's link allows
+      const at = this.a.start + (this.a.burst ? this.i * 250 : this.arrivals[this.i] - this.arrivals[0]);
       this.nextArrival = at > now ? at : now;
       this.sendAt = this.nextArrival;
     } else this.nextArrival = Infinity;

@@ -1,7 +1,7 @@
 // The simulated fleet: a deterministic stream of device telemetry with labelled attacks
 // and benign changes. createFleet() streams events; simulateToDir() writes a run to disk.
 
-export { ATTACK_TYPES, EXPECTED_KINDS, type AttackType, warmupMs } from './attacks';
+export { ATTACK_TYPES, ATTACK_VARIANTS, EXPECTED_KINDS, type AttackType, warmupMs } from './attacks';
 export { BENIGN_TYPES, type BenignType } from './benign';
 export { DEVICE_CLASSES, DEVICE_CLASS_NAMES, type DeviceClass, type DeviceClassName, firmwareRank } from './classes';
 export type { SimEvent } from './device';

@@ -155,7 +155,7 @@ class SimFleet implements Fleet {
         const r = new ReplaySim(a, victim.id, d.source, ctx);
         victim.capture = r;
         this.senders.push(r);
-        label.detail = { source: a.source ?? '', count: a.count ?? 0, captureFrom: a.captureFrom ?? 0 };
+        label.detail = { source: a.source ?? '', count: a.count ?? 0, captureFrom: a.captureFrom ?? 0, spacing: a.burst ? 'burst' : 'original' };
         break;
       }
       case 'clone':
@@ -189,6 +189,7 @@ class SimFleet implements Fleet {
         label.detail = { skewMs: a.skewMs ?? 0 };
         break;
     }
+    label.detail.variant = a.variant;
     this.attackLabels.push(label);
     this.labelById.set(a.id, label);
   }
