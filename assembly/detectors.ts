@@ -51,7 +51,19 @@ const S_SILENCE: f64 = 0.7;
 const CLONE_BY_SOURCES: f64 = 1; // `spread` of a clone finding shown by two sources (0: two seq streams)
 
 const GAP_FAST_ALPHA: f64 = 0.3;
-const GAP_SLOW_ALPHA: f64 = 0.05;
+const GAP_SLOW_ALPHA: f64 = 0.02;
+
+/**
+ * The usual arrival interval after one more gap: the plain mean over the warm-up, then a
+ * slow EWMA of the gap clipped to [usual/2, 2·usual], so that neither a long outage nor
+ * the first messages of a flood drag the baseline towards themselves before the fast
+ * average has crossed it (a lasting change of rate is still learnt, ~1 % per message).
+ */
+@inline function usualGap(slow: f64, gap: f64, n: u32, warm: bool): f64 {
+  if (!warm) return slow + (gap - slow) / <f64>n;
+  const g = gap < slow * 0.5 ? slow * 0.5 : gap > slow * 2 ? slow * 2 : gap;
+  return slow + GAP_SLOW_ALPHA * (g - slow);
+}
 const SKEW_ALPHA: f64 = 0.05;
 
 // ---- findings of the current event: reason bits and the two strongest --------------
@@ -313,7 +325,7 @@ export function scoreEvent(pr: usize, s: u32, isNew: bool, a: f64): void {
         flag(B_RATE_SPIKE, graded(0.6, 0.35, ratio, factor), slow, fast, factor, 0);
       }
       store<f32>(rec + R_GAP_FAST, <f32>fast);
-      if (!spiking) store<f32>(rec + R_GAP_SLOW, <f32>(slow + GAP_SLOW_ALPHA * (gap - slow)));
+      if (!spiking) store<f32>(rec + R_GAP_SLOW, <f32>usualGap(slow, gap, n, warm));
     }
 
     // Payload size

@@ -55,7 +55,7 @@ export const DEFAULT_PARAMS: Readonly<CoreParams> = Object.freeze({
   shareWindowMs: 3_600_000,
   skewToleranceMs: 300_000,
   skewAbsoluteMs: 3_600_000,
-  rateSpikeFactor: 8,
+  rateSpikeFactor: 4,
   silenceFactor: 20,
   silenceMinMs: 900_000,
   sweepPeriodMs: 60_000,

@@ -156,6 +156,26 @@ for (const engine of ENGINES) {
       assert.ok(first >= 100 && first < 110, `flood seen within 10 messages (at ${first})`);
     });
 
+    test('rate spike: a moderate flood, 5× the usual rate, is seen within 15 messages', () => {
+      const msgs = series(100, { deviceId: 'q-2' });
+      const flood = series(60, { deviceId: 'q-2' }, 6_000, T0 + 100 * 30_000, 100);
+      const rows = byMessage(scoreAll(engine, [...msgs, ...flood]));
+      assert.deepEqual(alerting(rows.slice(0, 100)), []);
+      const first = rows.findIndex((r) => r.top === 'rate_spike' && r.score >= ALERT);
+      assert.ok(first >= 100 && first < 115, `flood seen within 15 messages (at ${first})`);
+    });
+
+    test('benign: after a 6 h outage the usual rate is still the usual rate (no spike, no silence storm)', () => {
+      const before = series(100, { deviceId: 'q-3' });
+      const after = series(100, { deviceId: 'q-3' }, 30_000, T0 + 100 * 30_000 + 6 * 3_600_000, 100);
+      const rows = byMessage(scoreAll(engine, [...before, ...after]));
+      assert.deepEqual(alerting(rows.slice(100)).filter((r) => r.top === 'rate_spike'), []);
+      // the baseline stayed near 30 s: a 5× flood right after the return is still seen
+      const flood = series(60, { deviceId: 'q-3' }, 6_000, T0 + 200 * 30_000 + 6 * 3_600_000, 200);
+      const rows2 = byMessage(scoreAll(engine, [...before, ...after, ...flood]));
+      assert.ok(rows2.slice(200).some((r) => r.top === 'rate_spike' && r.score >= ALERT));
+    });
+
     test('silence: found by the sweep as the fleet clock advances, once, and the return is noted', () => {
       const quiet = series(60, { deviceId: 'quiet-1' });
       const others = [1, 2, 3].map((k) => series(200, { deviceId: `busy-${k}` }, 30_000, T0 + k * 1000));

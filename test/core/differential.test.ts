@@ -25,6 +25,8 @@ interface Case {
   badEvery: number;
   /** Check against an inventory drawn from the fleet itself (see fleetInventory), replaced halfway. */
   inventory?: boolean;
+  /** Attacks in the fleet (default: the simulator's); 30 takes every type in each of its ways. */
+  attacks?: number;
 }
 
 /**
@@ -64,7 +66,7 @@ function fleetInventory(c: Case, variant: number): Inventory {
 const BAD_LINES = ['{"deviceId":"x"', 'NaN', '{"deviceId":"x","ts":"yesterday"}', '[1,2]', '{"deviceId":"","ts":1}', '{"deviceId":"x","ts":1,"metrics":{"a":"b"}}'];
 
 const cases: Case[] = [
-  { name: 'fleet clock (no arrival times), attacks and benign changes', devices: 120, hours: 8, seed: 'diff-1', params: {}, batch: 1000, arrivalField: false, kafkaArrival: false, badEvery: 997 },
+  { name: 'fleet clock (no arrival times), attacks in all their ways and benign changes', devices: 120, hours: 8, seed: 'diff-1', params: {}, batch: 1000, arrivalField: false, kafkaArrival: false, badEvery: 997, attacks: 30 },
   { name: 'arrivalTs in every line, odd batch size', devices: 80, hours: 6, seed: 'diff-2', params: {}, batch: 37, arrivalField: true, kafkaArrival: false, badEvery: 0 },
   { name: 'transport arrival times (as from Kafka)', devices: 80, hours: 6, seed: 'diff-3', params: {}, batch: 4096, arrivalField: false, kafkaArrival: true, badEvery: 501 },
   { name: 'table smaller than the fleet: evictions', devices: 300, hours: 3, seed: 'diff-4', params: { capacity: 64 }, batch: 256, arrivalField: false, kafkaArrival: false, badEvery: 0 },
@@ -75,7 +77,7 @@ for (const c of cases) {
   test(`WASM and reference agree byte for byte: ${c.name}`, () => {
     const wasm = new WasmCore(c.params, c.batch);
     const ref = new ReferenceCore(c.params, c.batch);
-    const fleet = createFleet({ devices: c.devices, hours: c.hours, seed: c.seed, arrivalField: c.arrivalField });
+    const fleet = createFleet({ devices: c.devices, hours: c.hours, seed: c.seed, arrivalField: c.arrivalField, attacks: c.attacks });
     let messages = 0;
     let verdicts = 0;
     let alerting = 0;

@@ -61,7 +61,19 @@ export const S = {
 export const CLONE_BY_SOURCES = 1;
 
 const GAP_FAST_ALPHA = 0.3;
-const GAP_SLOW_ALPHA = 0.05;
+const GAP_SLOW_ALPHA = 0.02;
+
+/**
+ * The usual arrival interval after one more gap: the plain mean over the warm-up, then a
+ * slow EWMA of the gap clipped to [usual/2, 2·usual], so that neither a long outage nor
+ * the first messages of a flood drag the baseline towards themselves before the fast
+ * average has crossed it (a lasting change of rate is still learnt, ~1 % per message).
+ */
+function usualGap(slow: number, gap: number, n: number, warm: boolean): number {
+  if (!warm) return slow + (gap - slow) / n;
+  const g = gap < slow * 0.5 ? slow * 0.5 : gap > slow * 2 ? slow * 2 : gap;
+  return slow + GAP_SLOW_ALPHA * (g - slow);
+}
 const SKEW_ALPHA = 0.05;
 
 /** A graded score in [lo, lo+span) growing with how far x is past threshold t (x > t > 0). */
@@ -359,7 +371,7 @@ export class Detectors {
           f.flag(B.RATE_SPIKE, graded(0.6, 0.35, ratio, p.rateSpikeFactor), slow, fast, p.rateSpikeFactor, 0);
         }
         st.gapFast[s] = fast;
-        if (!spiking) st.gapSlow[s] = slow + GAP_SLOW_ALPHA * (gap - slow);
+        if (!spiking) st.gapSlow[s] = usualGap(slow, gap, n, n >= p.warmupEvents);
       }
 
       // Payload size: only larger than usual matters (exfiltration).
