@@ -397,18 +397,26 @@ describe('simulator: attacks', () => {
     }
   });
 
-  test('value_injection: one metric far outside its range for several messages', () => {
+  test('value_injection: one metric far outside its range (implausible), or outside the device’s own pattern but physically possible, for several messages', () => {
     const r = main();
-    const a = attack('value_injection');
-    const { own, atk } = split(a);
-    const metric = String(a.detail.metric);
-    const normal = own.map((i) => r.msgs[i].metrics[metric]);
-    const lo = Math.min(...normal);
-    const hi = Math.max(...normal);
-    assert.ok(atk.length >= 5);
-    for (const i of atk) {
-      const v = r.msgs[i].metrics[metric];
-      assert.ok(v > hi + 10 * (hi - lo + 1) || v < lo - 10 * (hi - lo + 1), `${metric}=${v} vs [${lo}, ${hi}]`);
+    for (const a of attacksOf('value_injection')) {
+      const { own, atk } = split(a);
+      const metric = String(a.detail.metric);
+      const normal = own.map((i) => r.msgs[i].metrics[metric]);
+      const lo = Math.min(...normal);
+      const hi = Math.max(...normal);
+      assert.ok(atk.length >= 5);
+      for (const i of atk) {
+        const v = r.msgs[i].metrics[metric];
+        if (a.detail.variant === 'implausible') assert.ok(v > hi + 10 * (hi - lo + 1) || v < lo - 10 * (hi - lo + 1), `${metric}=${v} vs [${lo}, ${hi}]`);
+        else {
+          // outside what the device itself reported before, yet not the class's impossible value
+          const before = own.filter((j) => j < a.firstLine).map((j) => r.msgs[j].metrics[metric]);
+          const outside = v > Math.max(...before) || v < Math.min(...before);
+          assert.ok(outside, `${metric}=${v} leaves [${Math.min(...before)}, ${Math.max(...before)}]`);
+          assert.notEqual(v, a.detail.value);
+        }
+      }
     }
   });
 

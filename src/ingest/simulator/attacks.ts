@@ -53,7 +53,7 @@ export const ATTACK_VARIANTS: Readonly<Record<AttackType, readonly string[]>> = 
   exfiltration: ['large', 'moderate'],
   flood: ['large', 'moderate'],
   silence: ['hours', 'under two hours'],
-  value_injection: ['implausible'],
+  value_injection: ['implausible', 'out of pattern'],
   clock_skew: ['hours', 'minutes'],
 };
 
@@ -93,6 +93,8 @@ export interface AttackPlan {
   metric?: number;
   /** value_injection: the implausible value. */
   value?: number;
+  /** value_injection (out of pattern): above (1) or below (−1) the usual readings. */
+  sign?: number;
   /** clock_skew: offset added to the victim's ts, ms. */
   skewMs?: number;
   /** firmware_downgrade: the older version reported. */
@@ -270,7 +272,7 @@ export function planAttacks(
         const count = prng.int(5, 20);
         const start = windowStart(count * iv);
         const metric = prng.int(0, metricCount(o, d) - 1);
-        set({ start, end: start + count * iv, count, metric });
+        set({ start, end: start + count * iv, count, metric, sign: prng.chance(0.5) ? 1 : -1 });
         break;
       }
       case 'clock_skew': {

@@ -250,6 +250,26 @@ export class DeviceSim {
     return Math.round(v * f.scale);
   }
 
+  /**
+   * A reading the sensor could physically give but this device would not: `k` (the scaled
+   * normal reading) moved well outside the device's own pattern, within the physical bounds.
+   * A cycle leaves its daily range (4× its amplitude, at least 10 % of its level); a counter
+   * jumps by 30 hours of consumption; a battery drops 30 points; a position jumps ~5 km.
+   */
+  private outOfPattern(f: MetricFormat, o: number, k: number, sign: number): number {
+    const s = f.spec;
+    const r = this.readings;
+    const v = k / f.scale;
+    let x: number;
+    if (f.model === CYCLE) x = v + sign * Math.max(4 * Math.abs(r[o + R_AMP]), 0.1 * Math.abs(r[o + R_BASE]), 8 * s.noise);
+    else if (f.model === COUNTER) x = v + Math.max(30 * r[o + R_AMP], 1);
+    else if (f.model === DRAIN) x = v - 30;
+    else x = v + sign * 0.05;
+    if (x < s.min) x = s.min;
+    else if (x > s.max) x = s.max;
+    return Math.round(x * f.scale);
+  }
+
   /** The fixed middle of the line: source, credential, firmware, up to `"bytes":`. */
   private rebuild(): void {
     this.mid =
@@ -449,10 +469,10 @@ export class DeviceSim {
     const fs = this.formats;
     for (let i = 0; i < fs.length; i++) {
       const f = fs[i];
-      const k =
-        i === inject
-          ? Math.round(f.spec.implausible * (1 + 0.02 * prng.normal()) * f.scale)
-          : this.sample(f, i * R_FIELDS, tod, days, dtHours);
+      let k: number;
+      if (i !== inject) k = this.sample(f, i * R_FIELDS, tod, days, dtHours);
+      else if (a !== null && a.variant === 'implausible') k = Math.round(f.spec.implausible * (1 + 0.02 * prng.normal()) * f.scale);
+      else k = this.outOfPattern(f, i * R_FIELDS, this.sample(f, i * R_FIELDS, tod, days, dtHours), a?.sign ?? 1);
       const v = formatScaled(k, f.spec.decimals, f.scale);
       metrics += i === 0 ? f.key + v : f.keyComma + v;
     }

@@ -182,7 +182,10 @@ class SimFleet implements Fleet {
         break;
       case 'value_injection': {
         const spec = victim.metricSpec(a.metric ?? 0);
-        label.detail = { metric: spec.name, value: spec.implausible, count: a.count ?? 0 };
+        label.detail =
+          a.variant === 'implausible'
+            ? { metric: spec.name, value: spec.implausible, count: a.count ?? 0 }
+            : { metric: spec.name, direction: (a.sign ?? 1) > 0 ? 'above' : 'below', count: a.count ?? 0 };
         break;
       }
       case 'clock_skew':
