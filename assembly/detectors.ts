@@ -8,12 +8,12 @@ import {
   R_LAST_ARRIVAL, R_LAST_TS, R_SEQ_MAIN, R_SEQ_ALT, R_MAIN_ARRIVAL, R_ALT_ARRIVAL, R_SOURCE, R_PREV_SOURCE,
   R_SOURCE_CHANGED_AT, R_CRED, R_PREV_CRED, R_CRED_CHANGED_AT, R_FIRMWARE, R_GAP_FAST, R_GAP_SLOW, R_SIZE_MEAN,
   R_SIZE_VAR, R_SKEW_MEAN, R_EVENTS, R_SOURCE_FLIPS, R_CRED_FLIPS, R_FLAGS, R_METRIC_COUNT, R_METRIC_N,
-  R_METRIC_HASH, R_METRIC_MEAN, R_METRIC_VAR, METRIC_STRIDE, F_SILENCED, F_ALT_ADVANCED, F_SOURCE_MOVED_NET,
+  R_METRIC_HASH, R_METRIC_MEAN, R_METRIC_VAR, METRIC_STRIDE, F_SILENCED, F_ALT_ADVANCED, F_SOURCE_MOVED_NET, F_CRED_OWNER,
   recordOf, keyOf, findDevice, credentialSlot, credOwners, credSeen,
 } from "./state";
 import {
   PRM_WARMUP_EVENTS, PRM_METRIC_WARMUP, PRM_REPLAY_TOLERANCE_MS, PRM_REBOOT_SEQ_MAX, PRM_SEQ_GAP_MAX,
-  PRM_CLONE_WINDOW_MS, PRM_SHARE_WINDOW_MS, PRM_SKEW_TOLERANCE_MS, PRM_SKEW_ABSOLUTE_MS, PRM_RATE_SPIKE_FACTOR,
+  PRM_CLONE_WINDOW_MS, PRM_SHARE_WINDOW_MS, PRM_CLAIM_REFRESH_MS, PRM_SKEW_TOLERANCE_MS, PRM_SKEW_ABSOLUTE_MS, PRM_RATE_SPIKE_FACTOR,
   PRM_SILENCE_FACTOR, PRM_SILENCE_MIN_MS, PRM_SIZE_Z, PRM_SIZE_MIN_RATIO, PRM_METRIC_Z, PRM_BASELINE_ALPHA, param,
 } from "./params";
 
@@ -146,7 +146,7 @@ export function scoreEvent(pr: usize, s: u32, isNew: bool, a: f64): void {
   const rec = recordOf(s);
   if (isNew) {
     initDevice(pr, rec, a);
-    credentialShared(pr, s, a);
+    if (credentialShared(pr, s, a)) store<u16>(rec + R_FLAGS, load<u16>(rec + R_FLAGS) | F_CRED_OWNER);
     return;
   }
   const W = param(PRM_CLONE_WINDOW_MS);
@@ -271,7 +271,7 @@ export function scoreEvent(pr: usize, s: u32, isNew: bool, a: f64): void {
     const cur = load<u64>(rec + R_CRED);
     if (cur == 0) {
       store<u64>(rec + R_CRED, c);
-      credentialShared(pr, s, a);
+      flags = credentialShared(pr, s, a) ? flags | F_CRED_OWNER : flags & ~F_CRED_OWNER;
     } else if (cur != c) {
       let flips: u32 = 1;
       if (c == load<u64>(rec + R_PREV_CRED) && a - load<f64>(rec + R_CRED_CHANGED_AT) <= W) {
@@ -284,7 +284,7 @@ export function scoreEvent(pr: usize, s: u32, isNew: bool, a: f64): void {
       store<u64>(rec + R_PREV_CRED, cur);
       store<u64>(rec + R_CRED, c);
       store<f64>(rec + R_CRED_CHANGED_AT, a);
-      credentialShared(pr, s, a);
+      flags = credentialShared(pr, s, a) ? flags | F_CRED_OWNER : flags & ~F_CRED_OWNER;
     }
   }
 
@@ -357,7 +357,9 @@ export function scoreEvent(pr: usize, s: u32, isNew: bool, a: f64): void {
     metrics(pr, rec);
   }
 
-  if (a > load<f64>(rec + R_LAST_ARRIVAL)) store<f64>(rec + R_LAST_ARRIVAL, a);
+  const lastArrival = load<f64>(rec + R_LAST_ARRIVAL);
+  if ((flags & F_CRED_OWNER) != 0) claimRefresh(a, lastArrival);
+  if (a > lastArrival) store<f64>(rec + R_LAST_ARRIVAL, a);
   if (!skewed && ts > lastTs) store<f64>(rec + R_LAST_TS, ts);
   if (n < 0xffffffff) store<u32>(rec + R_EVENTS, n + 1);
   store<u16>(rec + R_FLAGS, flags);
@@ -465,25 +467,65 @@ function metrics(pr: usize, rec: usize): void {
   store<u8>(rec + R_METRIC_COUNT, <u8>mc);
 }
 
-function credentialShared(pr: usize, s: u32, a: f64): void {
-  if ((load<u32>(pr + P.FLAGS) & Has.CREDENTIAL) == 0) return;
+/**
+ * A credential in use by another device id that is still active: flagged, and the owner
+ * keeps it. Returns true when the device holds the credential afterwards. The owner's
+ * activity is its record's last arrival when this instance holds the owner, else the
+ * last time the index heard of it (a claim from another instance, or its own take-over).
+ */
+function credentialShared(pr: usize, s: u32, a: f64): bool {
+  if ((load<u32>(pr + P.FLAGS) & Has.CREDENTIAL) == 0) return false;
   const device = load<u64>(pr + P.DEVICE_HASH);
   const k = credentialSlot(load<u64>(pr + P.CRED_HASH));
   const ownerAt = credOwners + (<usize>k << 3);
+  const seenAt = credSeen + (<usize>k << 3);
   const owner = load<u64>(ownerAt);
   if (owner != 0 && owner != device) {
     const o = findDevice(owner);
-    if (o >= 0) {
-      const since = a - load<f64>(recordOf(<u32>o) + R_LAST_ARRIVAL);
-      const window = param(PRM_SHARE_WINDOW_MS);
-      if (since <= window) {
-        flag(B_CREDENTIAL_SHARED, S_CRED_SHARED, since, 0, window, <f64>o);
-        return;
-      }
+    const since = a - (o >= 0 ? load<f64>(recordOf(<u32>o) + R_LAST_ARRIVAL) : load<f64>(seenAt));
+    const window = param(PRM_SHARE_WINDOW_MS);
+    if (since <= window) {
+      flag(B_CREDENTIAL_SHARED, S_CRED_SHARED, since, 0, window, <f64>o);
+      return false;
     }
   }
+  // unowned, already ours, or the owner is gone (evicted, or silent past the window:
+  // a replaced device): the credential is this device's now
   store<u64>(ownerAt, device);
-  store<f64>(credSeen + (<usize>k << 3), a);
+  store<f64>(seenAt, a);
+  if (param(PRM_CLAIM_REFRESH_MS) > 0) info(Reason.CLAIM);
+  return true;
+}
+
+/** A credential holder tells other instances it is still active once per refresh period. */
+@inline function claimRefresh(a: f64, last: f64): void {
+  const r = param(PRM_CLAIM_REFRESH_MS);
+  if (r > 0 && Math.floor(a / r) != Math.floor(last / r)) info(Reason.CLAIM);
+}
+
+/**
+ * Another instance says `owner` used credential `cred` at `seen` (src/scaleout/claims.ts).
+ * The claim is taken when the credential has no holder here, is already the owner's, or
+ * its holder has been quiet for longer than the sharing window by then; a holder still
+ * active here keeps it. Returns true when the index now names `owner`.
+ */
+export function importClaim(cred: u64, owner: u64, seen: f64): bool {
+  const k = credentialSlot(cred);
+  const ownerAt = credOwners + (<usize>k << 3);
+  const seenAt = credSeen + (<usize>k << 3);
+  const holder = load<u64>(ownerAt);
+  if (holder == owner) {
+    if (seen > load<f64>(seenAt)) store<f64>(seenAt, seen);
+    return true;
+  }
+  if (holder != 0) {
+    const o = findDevice(holder);
+    const last = o >= 0 ? load<f64>(recordOf(<u32>o) + R_LAST_ARRIVAL) : load<f64>(seenAt);
+    if (seen - last <= param(PRM_SHARE_WINDOW_MS)) return false;
+  }
+  store<u64>(ownerAt, owner);
+  store<f64>(seenAt, seen);
+  return true;
 }
 
 /** Silence check of one slot at fleet time `now`; true when it fires. */

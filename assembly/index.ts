@@ -13,7 +13,7 @@ import {
   credSeen, keys,
 } from "./state";
 import { initClock, observeClock, clockNow, clockOf } from "./clock";
-import { resetFindings, scoreEvent, writeVerdict, checkSilence } from "./detectors";
+import { resetFindings, scoreEvent, writeVerdict, checkSilence, importClaim } from "./detectors";
 import { inventoryOn, inventoryProbe, inventoryEntry, checkInventory } from "./inventory";
 export { inventoryReserve, inventoryUse } from "./inventory";
 
@@ -244,6 +244,11 @@ export function dropPartition(partition: u32): u32 {
     }
   }
   return n;
+}
+
+/** A credential claim from another instance (see importClaim in detectors.ts); true when taken. */
+export function claimCredential(hi: u32, lo: u32, ownerHi: u32, ownerLo: u32, seen: f64): bool {
+  return importClaim((<u64>hi << 32) | <u64>lo, (<u64>ownerHi << 32) | <u64>ownerLo, seen);
 }
 
 /** Restore a credential index entry (credential → owner, claimed at `seen`). */

@@ -30,6 +30,7 @@ export namespace Reason {
   export const DUPLICATE: u32 = 1 << 27;
   export const SEQ_GAP: u32 = 1 << 28;
   export const RESUMED: u32 = 1 << 29;
+  export const CLAIM: u32 = 1 << 30;
 }
 
 /** Bits that can become alerts; the rest only explain. */

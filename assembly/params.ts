@@ -20,7 +20,8 @@ export const PRM_SIZE_Z: u32 = 15;
 export const PRM_SIZE_MIN_RATIO: u32 = 16;
 export const PRM_METRIC_Z: u32 = 17;
 export const PRM_BASELINE_ALPHA: u32 = 18;
-export const PARAM_COUNT: u32 = 19;
+export const PRM_CLAIM_REFRESH_MS: u32 = 19;
+export const PARAM_COUNT: u32 = 20;
 
 export let paramsBase: usize = 0;
 

@@ -44,6 +44,7 @@ export const ID_INLINE: u32 = 16;
 export const F_SILENCED: u16 = 1;
 export const F_ALT_ADVANCED: u16 = 2;
 export const F_SOURCE_MOVED_NET: u16 = 4;
+export const F_CRED_OWNER: u16 = 8; // holds its credential in the credential index
 
 export const BUCKET: u32 = 8;
 

@@ -25,6 +25,20 @@ export interface CoreStats {
   clock: number;
 }
 
+/**
+ * A device holding a credential, as one instance tells the others (scale-out: credential
+ * sharing between devices whose partitions belong to different instances). Hashes are
+ * the cores' 64-bit hashes as (hi, lo) halves.
+ */
+export interface CredentialClaim {
+  credHi: number;
+  credLo: number;
+  ownerHi: number;
+  ownerLo: number;
+  /** Arrival time (ms) the owner was last seen using it. */
+  seen: number;
+}
+
 export interface Core {
   readonly kind: 'wasm' | 'reference';
   readonly params: CoreParams;
@@ -67,6 +81,14 @@ export interface Core {
   importPartition(state: PartitionState): void;
   /** Forget the devices of a partition (handed over to another instance); returns how many. */
   dropPartition(partition: number): number;
+  /** The claim a CLAIM verdict of this slot stands for: its device's credential and last arrival. */
+  claimOf(slot: number): CredentialClaim;
+  /**
+   * Another instance's claim: taken when the credential has no active holder here (then
+   * this instance's devices presenting it within the sharing window are credential_shared).
+   * Returns true when taken. Between batches only.
+   */
+  importClaim(claim: CredentialClaim): boolean;
   /** Release memory; the core is unusable afterwards. */
   destroy(): void;
 }

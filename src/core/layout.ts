@@ -29,6 +29,7 @@ export const Reason = {
   DUPLICATE: 1 << 27, // same seq and same device time: a transport re-delivery
   SEQ_GAP: 1 << 28, // messages lost in between
   RESUMED: 1 << 29, // first event after a silence verdict
+  CLAIM: 1 << 30, // the device holds its credential in the index (taken now, or still active): worth telling other instances
 } as const;
 export type ReasonName = keyof typeof Reason;
 

@@ -41,6 +41,11 @@ export interface CoreParams {
   metricZ: number;
   /** EWMA weight of the metric and size baselines once warm. */
   baselineAlpha: number;
+  /**
+   * Credential claims for other instances (scale-out): a device holding its credential in
+   * the index marks an event CLAIM once per this much arrival time (ms); 0: never.
+   */
+  claimRefreshMs: number;
 }
 
 export const DEFAULT_PARAMS: Readonly<CoreParams> = Object.freeze({
@@ -63,6 +68,7 @@ export const DEFAULT_PARAMS: Readonly<CoreParams> = Object.freeze({
   sizeMinRatio: 4,
   metricZ: 6,
   baselineAlpha: 0.02,
+  claimRefreshMs: 0,
 });
 
 /** Order of the params in the core's f64 array. Append only: snapshots depend on it. */

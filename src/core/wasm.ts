@@ -5,7 +5,7 @@
 
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { Core, CoreStats, DEFAULT_INPUT_BYTES, DEFAULT_MAX_BATCH } from './core';
+import { Core, CoreStats, CredentialClaim, DEFAULT_INPUT_BYTES, DEFAULT_MAX_BATCH } from './core';
 import { BAD_REASONS, Reason, V } from './layout';
 import { CoreParams, PARAM_NAMES, resolveParams, tableSlots } from './params';
 import { decodeDevice, DeviceRecord } from './device';
@@ -38,6 +38,7 @@ interface CoreExports {
   importDevice(hi: number, lo: number, partition: number): number;
   dropPartition(partition: number): number;
   importCredential(hi: number, lo: number, ownerHi: number, ownerLo: number, seen: number): void;
+  claimCredential(hi: number, lo: number, ownerHi: number, ownerLo: number, seen: number): number;
 }
 
 /** Where the build puts the release core (same relative place from src/ and dist/). */
@@ -168,6 +169,16 @@ export class WasmCore implements Core {
 
   dropPartition(partition: number): number {
     return this.x.dropPartition(partition);
+  }
+
+  claimOf(slot: number): CredentialClaim {
+    const p = this.x.recordPtr(slot);
+    const r = this.records;
+    return { credHi: r.getUint32(p + REC.CRED + 4, true), credLo: r.getUint32(p + REC.CRED, true), ownerHi: this.x.slotKeyHi(slot), ownerLo: this.x.slotKeyLo(slot), seen: r.getFloat64(p + REC.LAST_ARRIVAL, true) };
+  }
+
+  importClaim(c: CredentialClaim): boolean {
+    return this.x.claimCredential(c.credHi, c.credLo, c.ownerHi, c.ownerLo, c.seen) !== 0;
   }
 
   get verdicts(): DataView {

@@ -2,7 +2,7 @@
 // same verdict records as the WASM core. It is the readable statement of the
 // algorithms and the baseline the WASM core is measured against.
 
-import { Core, CoreStats, DEFAULT_INPUT_BYTES, DEFAULT_MAX_BATCH } from '../core';
+import { Core, CoreStats, CredentialClaim, DEFAULT_INPUT_BYTES, DEFAULT_MAX_BATCH } from '../core';
 import { BAD_REASONS, Has, NO_REASON, SWEEP_MESSAGE, V } from '../layout';
 import { CoreParams, resolveParams } from '../params';
 import { PartitionClocks } from './clock';
@@ -124,6 +124,16 @@ export class ReferenceCore implements Core {
     }
     return n;
   }
+
+  claimOf(slot: number): CredentialClaim {
+    const st = this.state;
+    return { credHi: st.credHi[slot], credLo: st.credLo[slot], ownerHi: st.keyHi[slot], ownerLo: st.keyLo[slot], seen: st.lastArrival[slot] };
+  }
+
+  importClaim(c: CredentialClaim): boolean {
+    return this.detectors.importClaim(c.credHi, c.credLo, c.ownerHi, c.ownerLo, c.seen);
+  }
+
 
   setInventory(image: Uint8Array | undefined): void {
     this.inventory = image ? new InventoryCheck(image) : undefined;

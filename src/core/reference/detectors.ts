@@ -192,7 +192,7 @@ export class Detectors {
     const p = this.p;
     if (isNew) {
       this.initDevice(e, s, a, f);
-      this.credentialShared(e, s, a, f);
+      if (this.credentialShared(e, s, a, f)) st.flags[s] |= Flag.CRED_OWNER;
       return;
     }
     const W = p.cloneWindowMs;
@@ -320,7 +320,7 @@ export class Detectors {
       if (curHi === 0 && curLo === 0) {
         st.credHi[s] = e.credHi;
         st.credLo[s] = e.credLo;
-        this.credentialShared(e, s, a, f);
+        flags = this.credentialShared(e, s, a, f) ? flags | Flag.CRED_OWNER : flags & ~Flag.CRED_OWNER;
       } else if (curHi !== e.credHi || curLo !== e.credLo) {
         let flips = 1;
         if (e.credHi === st.prevCredHi[s] && e.credLo === st.prevCredLo[s] && a - st.credChangedAt[s] <= W) {
@@ -335,7 +335,7 @@ export class Detectors {
         st.credHi[s] = e.credHi;
         st.credLo[s] = e.credLo;
         st.credChangedAt[s] = a;
-        this.credentialShared(e, s, a, f);
+        flags = this.credentialShared(e, s, a, f) ? flags | Flag.CRED_OWNER : flags & ~Flag.CRED_OWNER;
       }
     }
 
@@ -401,7 +401,9 @@ export class Detectors {
       this.metrics(e, s, f);
     }
 
-    if (a > st.lastArrival[s]) st.lastArrival[s] = a;
+    const lastArrival = st.lastArrival[s];
+    if (flags & Flag.CRED_OWNER) this.claimRefresh(a, lastArrival, f);
+    if (a > lastArrival) st.lastArrival[s] = a;
     if (!skewed && ts > lastTs) st.lastTs[s] = ts;
     if (n < 0xffffffff) st.events[s] = n + 1;
     st.flags[s] = flags;
@@ -521,24 +523,25 @@ export class Detectors {
   }
 
   /**
-   * A credential in use by another device id that is still active. Checked only when a
-   * device presents a credential it did not use before (new device, change), so the
-   * index stays off the hot path; the owner's activity is its own record's last arrival.
+   * A credential in use by another device id that is still active: flagged, and the owner
+   * keeps it. Checked only when a device presents a credential it did not use before (new
+   * device, change), so the index stays off the hot path. Returns true when the device
+   * holds the credential afterwards. The owner's activity is its record's last arrival
+   * when this instance holds the owner, else the last time the index heard of it (a claim
+   * from another instance, or its own take-over).
    */
-  private credentialShared(e: EventInput, s: number, a: number, f: Findings): void {
-    if (!e.hasCred) return;
+  private credentialShared(e: EventInput, s: number, a: number, f: Findings): boolean {
+    if (!e.hasCred) return false;
     const c = this.creds;
     const k = c.slotOf(e.credHi, e.credLo);
     const oHi = c.ownerHi[k];
     const oLo = c.ownerLo[k];
     if (!((oHi === 0 && oLo === 0) || (oHi === e.deviceHi && oLo === e.deviceLo))) {
       const owner = this.st.find(oHi, oLo);
-      if (owner >= 0) {
-        const since = a - this.st.lastArrival[owner];
-        if (since <= this.p.shareWindowMs) {
-          f.flag(B.CREDENTIAL_SHARED, S.CRED_SHARED, since, 0, this.p.shareWindowMs, owner);
-          return;
-        }
+      const since = a - (owner >= 0 ? this.st.lastArrival[owner] : c.seen[k]);
+      if (since <= this.p.shareWindowMs) {
+        f.flag(B.CREDENTIAL_SHARED, S.CRED_SHARED, since, 0, this.p.shareWindowMs, owner);
+        return false;
       }
     }
     // unowned, already ours, or the owner is gone (evicted, or silent past the window:
@@ -546,6 +549,40 @@ export class Detectors {
     c.ownerHi[k] = e.deviceHi;
     c.ownerLo[k] = e.deviceLo;
     c.seen[k] = a;
+    if (this.p.claimRefreshMs > 0) f.info(Reason.CLAIM);
+    return true;
+  }
+
+  /** A credential holder tells other instances it is still active once per refresh period. */
+  private claimRefresh(a: number, last: number, f: Findings): void {
+    const r = this.p.claimRefreshMs;
+    if (r > 0 && Math.floor(a / r) !== Math.floor(last / r)) f.info(Reason.CLAIM);
+  }
+
+  /**
+   * Another instance says `owner` used credential `cred` at `seen` (src/scaleout/claims.ts).
+   * The claim is taken when the credential has no holder here, is already the owner's, or
+   * its holder has been quiet for longer than the sharing window by then; a holder still
+   * active here keeps it. Returns true when the index now names `owner`.
+   */
+  importClaim(credHi: number, credLo: number, ownerHi: number, ownerLo: number, seen: number): boolean {
+    const c = this.creds;
+    const k = c.slotOf(credHi, credLo);
+    const hHi = c.ownerHi[k];
+    const hLo = c.ownerLo[k];
+    if (hHi === ownerHi && hLo === ownerLo) {
+      if (seen > c.seen[k]) c.seen[k] = seen;
+      return true;
+    }
+    if (hHi !== 0 || hLo !== 0) {
+      const o = this.st.find(hHi, hLo);
+      const last = o >= 0 ? this.st.lastArrival[o] : c.seen[k];
+      if (seen - last <= this.p.shareWindowMs) return false;
+    }
+    c.ownerHi[k] = ownerHi;
+    c.ownerLo[k] = ownerLo;
+    c.seen[k] = seen;
+    return true;
   }
 
   /** Silence check of one table slot at fleet time `now`; true when it fires. */

@@ -22,7 +22,7 @@ export function altBucketBase(hi: number, lo: number, slots: number): number {
 export const BUCKET = 8; // slots per bucket: one 64-byte cache line of keys in the core
 
 /** Record flags. */
-export const Flag = { SILENCED: 1, ALT_ADVANCED: 2, SOURCE_MOVED_NET: 4 } as const;
+export const Flag = { SILENCED: 1, ALT_ADVANCED: 2, SOURCE_MOVED_NET: 4, CRED_OWNER: 8 } as const;
 
 export class DeviceState {
   readonly slots: number;
