@@ -26,6 +26,8 @@ export interface ExplainContext {
   message?: Record<string, unknown>;
   /** Device id held in another table slot (credential_shared names the owner). */
   deviceIdOf(slot: number): string;
+  /** The holder of a credential that another instance holds (credential_shared with no slot here). */
+  remoteOwnerOf?: (credential: string) => string | undefined;
   /** The device's inventory record, when an inventory is loaded and lists it. */
   enrolled?: InventoryDevice;
 }
@@ -137,7 +139,8 @@ export function explain(f: Finding, ctx: ExplainContext): Explanation {
       };
     }
     case 'credential_shared': {
-      const owner = f.aux >= 0 ? ctx.deviceIdOf(f.aux) || 'another device' : 'another device';
+      const cred = str(m, 'credential');
+      const owner = (f.aux >= 0 ? ctx.deviceIdOf(f.aux) : cred !== undefined ? ctx.remoteOwnerOf?.(cred) : undefined) || 'another device';
       return {
         summary: `credential ${shortCredential(str(m, 'credential'))} is also in use by ${owner} (seen ${formatDuration(f.expected)} ago)${fromSource}`,
         evidence: { expected: { credentialOwner: owner }, observed: { deviceId: ctx.deviceId, credential: str(m, 'credential'), source }, ownerSeenAgoMs: f.expected },

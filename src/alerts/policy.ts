@@ -54,6 +54,8 @@ export class AlertPolicy {
   private readonly suppressed = new Map<string, number>();
   /** The loaded inventory, for explanations that name enrolled credentials and networks. */
   inventory: Inventory | undefined;
+  /** Who another instance says holds a credential (scale-out claims), for explanations. */
+  remoteOwnerOf: ((credential: string) => string | undefined) | undefined;
 
   constructor(
     private readonly listener: AlertListener,
@@ -145,7 +147,7 @@ export class AlertPolicy {
       aux: v.getFloat64(at + V.EV1_AUX, true),
     };
     const enrolled = this.inventory?.devices?.get(deviceId);
-    const { summary, evidence } = explain(finding, { deviceId, message: parsed, deviceIdOf: (s) => core.deviceId(s), enrolled });
+    const { summary, evidence } = explain(finding, { deviceId, message: parsed, deviceIdOf: (s) => core.deviceId(s), remoteOwnerOf: this.remoteOwnerOf, enrolled });
     const alert: Alert = {
       id: alertId(deviceId, kind, arrival),
       deviceId,
