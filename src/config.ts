@@ -21,6 +21,8 @@ export interface KafkaConfig {
   stateTopic: string;
   /** A snapshot of each owned partition this often (after a commit), and on hand-over. */
   snapshotIntervalMs: number;
+  /** Compacted topic of credential claims between instances ('' : none exchanged). */
+  claimsTopic: string;
   ssl: boolean;
   sasl?: { mechanism: 'plain' | 'scram-sha-256' | 'scram-sha-512'; username: string; password: string };
 }
@@ -75,6 +77,7 @@ export const SETTINGS = {
   KAFKA_SESSION_TIMEOUT_MS: 'kafka-session-timeout-ms',
   KAFKA_STATE_TOPIC: 'kafka-state-topic',
   STATE_SNAPSHOT_INTERVAL_MS: 'state-snapshot-interval-ms',
+  KAFKA_CLAIMS_TOPIC: 'kafka-claims-topic',
   KAFKA_SSL: 'kafka-ssl',
   KAFKA_SASL_MECHANISM: 'kafka-sasl-mechanism',
   KAFKA_SASL_USERNAME: 'kafka-sasl-username',
@@ -212,6 +215,7 @@ export function resolveConfig(s: Partial<Record<SettingName, string>>): RunConfi
       sessionTimeoutMs: int('KAFKA_SESSION_TIMEOUT_MS', 30_000, 6000, 300_000),
       stateTopic: s.KAFKA_STATE_TOPIC === 'none' ? '' : topicOk('KAFKA_STATE_TOPIC', s.KAFKA_STATE_TOPIC ?? `${topic}.state`),
       snapshotIntervalMs: int('STATE_SNAPSHOT_INTERVAL_MS', 60_000, 1000, 86_400_000),
+      claimsTopic: s.KAFKA_CLAIMS_TOPIC === 'none' ? '' : topicOk('KAFKA_CLAIMS_TOPIC', s.KAFKA_CLAIMS_TOPIC ?? `${topic}.credentials`),
       ssl: bool('KAFKA_SSL'),
       sasl,
     };

@@ -116,6 +116,21 @@ export class Metrics {
     return this.partitions;
   }
 
+  /** Credential claims exchanged with the other instances, by what happened to them (read at each scrape). */
+  trackClaims(totals: () => Record<string, number>): this {
+    const p = this.options.prefix;
+    new Gauge({
+      name: `${p}credential_claims`,
+      help: 'Credential claims since start: published to the other instances, received from them, taken by the core, kept out by an active holder here, dropped while waiting, malformed',
+      labelNames: ['event'],
+      registers: [this.registry],
+      collect() {
+        for (const [event, n] of Object.entries(totals())) this.set({ event }, n);
+      },
+    });
+    return this;
+  }
+
   /** Record the duration of one scored batch. */
   observeBatch(seconds: number): void {
     this.batchSeconds.observe(seconds);

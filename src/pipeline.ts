@@ -12,6 +12,7 @@ import type { Core } from './core/core';
 import type { RunConfig } from './config';
 import { alertLine, DeviceScoreWindows } from './sinks/points';
 import type { InfluxSink } from './sinks/influx';
+import { CLAIM_REFRESH_MS, type ClaimExchange } from './scaleout/claims';
 
 export interface InMessage {
   value: Uint8Array;
@@ -33,6 +34,8 @@ export interface Sinks {
   alerts?: (messages: OutMessage[]) => Promise<void>;
   /** Produce to the dead-letter topic; resolves when acknowledged. */
   deadLetters?: (messages: OutMessage[]) => Promise<void>;
+  /** Produce credential claims for the other instances; resolves when acknowledged. */
+  claims?: (messages: OutMessage[]) => Promise<void>;
 }
 
 export interface PipelineTotals {
@@ -56,6 +59,7 @@ export class Pipeline {
   readonly totals: PipelineTotals = { batches: 0, deadLettered: 0, alertsProduced: 0, pointsWritten: 0, lastBatchMs: 0 };
   /** While re-scoring events another instance already stored: state only, no output. */
   private silent = false;
+  private exchange?: ClaimExchange;
   /** Every alert event, for the API and logs. */
   onAlert?: (e: AlertEvent) => void;
   /** After a chunk was scored, with the core holding its verdicts (device history). */
@@ -69,7 +73,8 @@ export class Pipeline {
   ) {
     this.detector = new Detector({
       engine: config.engine,
-      params: { capacity: config.capacity },
+      // credential holders tell the other instances about themselves (src/scaleout/claims.ts)
+      params: { capacity: config.capacity, claimRefreshMs: config.kafka?.claimsTopic ? CLAIM_REFRESH_MS : 0 },
       policy: {},
       originOf: (i) => this.batch[i].origin,
       onAlert: (e) => this.alertEvent(e),
@@ -80,6 +85,12 @@ export class Pipeline {
   /** The severity tag an alert's points carry (its severity when raised). */
   severityTagOf(alert: Alert): string {
     return this.severityTags.get(alert.id) ?? alert.severity;
+  }
+
+  /** The credential-claim exchange with the other instances: applied before and collected after each chunk. */
+  set claims(exchange: ClaimExchange | undefined) {
+    this.exchange = exchange;
+    this.detector.policy.remoteOwnerOf = exchange && ((credential) => exchange.ownerOf(credential));
   }
 
   get maxChunk(): number {
@@ -105,6 +116,7 @@ export class Pipeline {
     this.batch = messages;
     const d = this.detector;
     d.core.setPartition(messages[0]?.origin.partition ?? 0);
+    this.exchange?.apply(d.core);
     for (let i = 0; i < messages.length; i++) {
       if (!d.core.add(messages[i].value, messages[i].arrival)) throw new Error('chunk larger than the core batch');
     }
@@ -123,6 +135,7 @@ export class Pipeline {
     this.batch = messages;
     const d = this.detector;
     d.core.setPartition(messages[0]?.origin.partition ?? 0);
+    this.exchange?.apply(d.core);
     for (let i = 0; i < messages.length; i++) {
       if (!d.core.add(messages[i].value, messages[i].arrival)) throw new Error('chunk larger than the core batch');
     }
@@ -160,11 +173,13 @@ export class Pipeline {
     }
     this.touched.clear();
     if (this.windows) lines.push(...this.windows.add(d.core, n, d.core.stats().clock));
+    const claims = this.exchange?.collect(d.core, n) ?? [];
 
     await Promise.all([
       this.sinks.influx && lines.length ? this.sinks.influx.writeAll(lines) : undefined,
       this.sinks.alerts && produced.length ? this.sinks.alerts(produced) : undefined,
       this.sinks.deadLetters && dead.length ? this.sinks.deadLetters(dead) : undefined,
+      this.sinks.claims && claims.length ? this.sinks.claims(claims) : undefined,
     ]);
     this.totals.batches++;
     this.totals.deadLettered += dead.length;

@@ -49,6 +49,9 @@ Every setting is a flag, an environment variable, or a key of a JSON --config fi
                                         (default <topic>.state; "none": keep no state in Kafka)
   --state-snapshot-interval-ms STATE_SNAPSHOT_INTERVAL_MS  snapshot each owned partition this often
                                         (default 60000; also on hand-over and on stop)
+  --kafka-claims-topic KAFKA_CLAIMS_TOPIC  compacted topic where the instances of the group tell each
+                                        other which device holds which credential (credential_shared
+                                        across instances; default <topic>.credentials; "none": off)
   --kafka-ssl KAFKA_SSL, --kafka-sasl-mechanism KAFKA_SASL_MECHANISM (plain, scram-sha-256, scram-sha-512),
   --kafka-sasl-username KAFKA_SASL_USERNAME, --kafka-sasl-password KAFKA_SASL_PASSWORD
   --influx-url     INFLUX_URL           http(s)://host:port
@@ -174,6 +177,7 @@ export async function runMain(config: RunConfig, log = stderrLog(), env: NodeJS.
       source = new KafkaSource(kafka, config.kafka, pipeline, log);
       sinks.alerts = source.alertSink;
       sinks.deadLetters = source.deadLetterSink;
+      if (config.kafka.claimsTopic) sinks.claims = source.claimSink;
       health.register('kafka', 'down', 'connecting');
       source.onLag = (topic, partition, lag) => metrics.consumerLag.set({ topic, partition: String(partition) }, lag);
       source.onCrash = (reason) => health.set('kafka', 'down', reason);
@@ -200,6 +204,8 @@ export async function runMain(config: RunConfig, log = stderrLog(), env: NodeJS.
       }
       await source.start();
       health.set('kafka', 'ok');
+      const claims = source.claims;
+      if (claims) metrics.trackClaims(() => ({ ...claims.totals }));
       log.info(`consuming ${config.kafka.topic} as group ${config.kafka.groupId} from ${config.kafka.brokers.join(',')}`);
       const report = setInterval(() => {
         const t = pipeline.detector.totals();

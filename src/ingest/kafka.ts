@@ -9,6 +9,7 @@ import type { KafkaConfig } from '../config';
 import type { InMessage, OutMessage, Pipeline } from '../pipeline';
 import { HandoverEvents, PartitionHandover } from '../scaleout/handover';
 import { StateTopic } from '../scaleout/state-topic';
+import { ClaimExchange } from '../scaleout/claims';
 
 export interface KafkaLog {
   info(msg: string): void;
@@ -72,6 +73,9 @@ export class KafkaSource {
   /** The pipeline's producer-backed sinks. */
   alertSink = (messages: OutMessage[]) => this.send(this.c.alertTopic, messages);
   deadLetterSink = (messages: OutMessage[]) => this.send(this.c.dlqTopic, messages);
+  claimSink = (messages: OutMessage[]) => this.send(this.c.claimsTopic, messages);
+  /** Credential claims exchanged with the other instances (when a claims topic is configured). */
+  claims?: ClaimExchange;
 
   private async send(topic: string, messages: OutMessage[]): Promise<void> {
     await this.producer.send({
@@ -83,6 +87,12 @@ export class KafkaSource {
 
   async start(): Promise<void> {
     await this.producer.connect();
+    if (this.c.claimsTopic) {
+      const claims = new ClaimExchange(this.kafka, this.c.claimsTopic, this.c.groupId, this.log);
+      await claims.start(this.producer);
+      this.claims = claims;
+      this.pipeline.claims = claims;
+    }
     if (this.c.stateTopic) {
       const state = new StateTopic(this.kafka, this.producer, this.c.stateTopic, this.c.groupId, this.log);
       await state.init();
@@ -202,6 +212,7 @@ export class KafkaSource {
   }
 
   async disconnect(): Promise<void> {
+    await this.claims?.stop();
     await this.consumer.disconnect().catch(() => undefined);
     await this.producer.disconnect().catch(() => undefined);
     this.connected = false;

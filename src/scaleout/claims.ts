@@ -15,11 +15,12 @@
 // a new device id or a credential change, or not at all).
 
 import { randomUUID } from 'node:crypto';
-import type { Consumer, Kafka } from 'kafkajs';
+import type { Consumer, Kafka, Producer } from 'kafkajs';
 import type { Core, CredentialClaim } from '../core/core';
 import { Reason, V } from '../core/layout';
 import { hashOut, hashString } from '../core/reference/hash';
 import type { OutMessage } from '../pipeline';
+import { ensureCompactedTopic } from './topics';
 
 /** Claim refresh period (ms of arrival time) when the exchange is on. */
 export const CLAIM_REFRESH_MS = 300_000;
@@ -65,7 +66,8 @@ export class ClaimExchange {
   ) {}
 
   /** Follow the claims topic from its start (every instance reads all of it). */
-  async start(): Promise<void> {
+  async start(producer: Producer): Promise<void> {
+    await ensureCompactedTopic(this.kafka, producer, this.topic, this.log);
     // a group of its own, never committed: each start reads the compacted topic again
     const consumer = this.kafka.consumer({ groupId: `${this.groupId}.claims.${this.instance}`, maxWaitTimeInMs: 500 });
     this.consumer = consumer;
@@ -86,12 +88,13 @@ export class ClaimExchange {
 
   /** One message of the claims topic; another instance's claim waits for the next batch. */
   receive(key: string, value: Buffer | null | undefined): void {
+    if (!value) return; // a tombstone (or the probe that created the topic)
     const [credHex, ownerHex] = key.split('/');
     const cred = unhex(credHex ?? '');
     const owner = unhex(ownerHex ?? '');
     let body: { deviceId?: unknown; seen?: unknown; instance?: unknown } | undefined;
     try {
-      body = value ? (JSON.parse(value.toString()) as typeof body) : undefined;
+      body = JSON.parse(value.toString()) as typeof body;
     } catch {
       body = undefined;
     }

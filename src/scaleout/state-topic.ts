@@ -7,7 +7,8 @@
 // keeps the latest manifest and chunk per key, which is all a reader needs.
 
 import { randomUUID } from 'node:crypto';
-import type { Admin, Kafka, Producer } from 'kafkajs';
+import type { Kafka, Producer } from 'kafkajs';
+import { ensureCompactedTopic } from './topics';
 
 /** Largest chunk value (below Kafka's default 1 MB message limit with room for headers). */
 export const CHUNK_BYTES = 512 * 1024;
@@ -55,40 +56,7 @@ export class StateTopic {
 
   /** Learn the state topic's partition count, creating it (compacted) when it is missing. */
   async init(): Promise<void> {
-    const admin = this.kafka.admin();
-    await admin.connect();
-    try {
-      this.statePartitions = await this.partitionCount(admin);
-      if (this.statePartitions === 0) {
-        await admin
-          .createTopics({ topics: [{ topic: this.topic, numPartitions: 4, configEntries: [{ name: 'cleanup.policy', value: 'compact' }] }] })
-          .catch((e: Error) => this.log.warn(`could not create the state topic ${this.topic} (${e.message}); relying on auto-creation`));
-        this.statePartitions = await this.partitionCount(admin);
-      }
-    } finally {
-      await admin.disconnect();
-    }
-    if (this.statePartitions === 0) {
-      // auto-creation happens on first produce; a probe write creates it
-      await this.producer.send({ topic: this.topic, acks: -1, messages: [{ key: 'probe', value: null }] });
-      const admin2 = this.kafka.admin();
-      await admin2.connect();
-      try {
-        this.statePartitions = await this.partitionCount(admin2);
-      } finally {
-        await admin2.disconnect();
-      }
-    }
-    if (this.statePartitions === 0) throw new Error(`state topic ${this.topic} does not exist and could not be created`);
-  }
-
-  private async partitionCount(admin: Admin): Promise<number> {
-    try {
-      const meta = await admin.fetchTopicMetadata({ topics: [this.topic] });
-      return meta.topics[0]?.partitions.length ?? 0;
-    } catch {
-      return 0;
-    }
+    this.statePartitions = await ensureCompactedTopic(this.kafka, this.producer, this.topic, this.log);
   }
 
   private statePartitionOf(partition: number): number {
