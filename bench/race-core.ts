@@ -1,0 +1,96 @@
+// race-core — A/B of the WASM core: this tree against other builds of the project, on the
+// input of bench:core (1,000,000 messages from a simulated fleet of 100,000 devices, fresh
+// core per pass), passes alternated between the trees in one process so that both see the
+// same machine at the same time. For machines shared with other work, where whole-pass
+// rates drift by 2× within minutes, it also reports a "floor": the sum over the pass's
+// batches of each batch's fastest time across rounds (other work only ever adds time, and
+// every pass does the same work batch for batch). Compare trees within one run only.
+//
+//   node --import tsx bench/race-core.ts DIR... [--rounds N] [--messages N]
+//
+// Each DIR is a built checkout of the project (src/ and build/core.wasm), e.g. the
+// baseline: git archive <rev> | tar -x -C DIR && (cd DIR && npm ci && npm run build:wasm).
+// `.` is this tree; `DIR@1024` scores that tree with batches of 1024 messages.
+
+import { parseArgs } from 'node:util';
+import { resolve } from 'node:path';
+import { createFleet } from '../src/ingest/simulator';
+import type { Core } from '../src/core/core';
+
+const { values, positionals } = parseArgs({
+  allowPositionals: true,
+  options: { rounds: { type: 'string' }, messages: { type: 'string' }, devices: { type: 'string' } },
+});
+const ROUNDS = Number(values.rounds ?? 9);
+const MESSAGES = Number(values.messages ?? 1_000_000);
+const DEVICES = Number(values.devices ?? 100_000);
+if (positionals.length === 0) throw new Error('usage: race-core.ts DIR... [--rounds N] [--messages N]');
+
+type CoreClass = new (params: { capacity: number }, maxBatch?: number) => Core;
+const trees = positionals.map((spec) => {
+  const [dir, batch] = spec.split('@');
+  const WasmCore = require(resolve(dir, 'src/core/wasm')).WasmCore as CoreClass;
+  return { name: spec, WasmCore, batch: batch ? Number(batch) : undefined, passes: [] as number[], floor: [] as number[] };
+});
+
+// the input of bench:core
+const fleet = createFleet({ devices: DEVICES, hours: 48, seed: 'bench-core', profile: 'bench' });
+const parts: Buffer[] = [];
+const arrivals = new Float64Array(MESSAGES);
+for (let ev = fleet.next(); ev && parts.length < MESSAGES; ev = fleet.next()) {
+  arrivals[parts.length] = ev.arrivalTs;
+  parts.push(Buffer.from(ev.line));
+}
+const input = Buffer.concat(parts);
+const messages: Uint8Array[] = [];
+for (let i = 0, at = 0; i < parts.length; at += parts[i].length, i++) messages.push(input.subarray(at, at + parts[i].length));
+const count = messages.length;
+const capacity = Math.max(DEVICES * 1.2, 1024);
+
+/** One pass as in bench:core; with `floor`, each batch's fastest time so far. */
+function pass(tree: (typeof trees)[number], floor?: number[]): number {
+  let t = performance.now();
+  const core = new tree.WasmCore({ capacity }, tree.batch);
+  let verdicts = 0;
+  let b = 0;
+  const lap = () => {
+    const now = performance.now();
+    if (floor) floor[b] = Math.min(floor[b] ?? Infinity, now - t);
+    t = now;
+    b++;
+  };
+  for (let i = 0; i < count; i++) {
+    if (!core.add(messages[i], arrivals[i])) {
+      verdicts += core.score();
+      lap();
+      core.add(messages[i], arrivals[i]);
+    }
+  }
+  verdicts += core.score();
+  core.destroy();
+  lap();
+  return verdicts;
+}
+
+const counts = trees.map((tree) => pass(tree));
+if (new Set(counts).size !== 1) console.log(`the trees disagree on the verdict count: ${counts.join(', ')}`);
+for (let r = 0; r < ROUNDS; r++) {
+  const order = r % 2 ? [...trees].reverse() : trees;
+  for (const tree of order) {
+    const t = performance.now();
+    pass(tree, tree.floor);
+    tree.passes.push(count / ((performance.now() - t) / 1000));
+  }
+}
+
+const median = (a: number[]) => [...a].sort((x, y) => x - y)[a.length >> 1];
+const floorRate = (tree: (typeof trees)[number]) => count / (tree.floor.reduce((a, b) => a + b, 0) / 1000);
+const fmt = (x: number) => Math.round(x).toLocaleString('en').padStart(10);
+console.log(`${count.toLocaleString('en')} messages, ${ROUNDS} rounds; events/s`);
+for (const tree of trees) {
+  console.log(`${tree.name.padEnd(24)} median ${fmt(median(tree.passes))}  floor ${fmt(floorRate(tree))}  passes ${tree.passes.map((x) => Math.round(x / 1000) + 'k').join(' ')}`);
+}
+for (const tree of trees.slice(1)) {
+  const a = trees[0];
+  console.log(`${tree.name} / ${a.name}: median ${(median(tree.passes) / median(a.passes)).toFixed(3)}, floor ${(floorRate(tree) / floorRate(a)).toFixed(3)}, per round ${tree.passes.map((x, i) => (x / a.passes[i]).toFixed(2)).join(' ')}`);
+}
