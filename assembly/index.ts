@@ -8,7 +8,7 @@ import { parseMessage } from "./parse";
 import { P, V, NO_REASON, SWEEP_MESSAGE, Has } from "./layout";
 import { initParams, paramsBase, param, PRM_MAX_MESSAGE_BYTES, PRM_SWEEP_PERIOD_MS, PARAM_COUNT } from "./params";
 import {
-  initState, findDevice, claimDevice, recordOf, keyOf, firstSlotOf, slots, used, evictions, credEvictions, R_ID, R_ID_LEN,
+  initState, findDevice, claimDevice, recordOf, keyOf, touchBuckets, touchCredential, slots, used, evictions, credEvictions, R_ID, R_ID_LEN,
   R_LAST_TS, ID_INLINE, partitions, currentPartition, setCurrentPartition, releaseSlot, credentialSlot, credKeys, credOwners,
   credSeen, keys,
 } from "./state";
@@ -18,9 +18,12 @@ import { inventoryOn, inventoryProbe, inventoryEntry, checkInventory } from "./i
 export { inventoryReserve, inventoryUse } from "./inventory";
 
 const INDEX_ENTRY: u32 = 16; // u32 offset, u32 length, f64 arrival (−1: none)
-// Messages are parsed GROUP at a time and their devices' table lines are touched before
-// any of them is scored: the loads are independent, so their cache misses overlap
-// instead of queuing one event at a time. Scoring itself stays strictly in order.
+// Messages are parsed GROUP at a time, and the table lines their devices need are loaded
+// before any of them is scored: first every key line, then every record (or, for a new
+// device, its credential's index lines). WASM has no prefetch, and a load that misses
+// holds up every instruction behind it once the reorder buffer is full, so the touching
+// loads are issued back to back in tight loops, where their misses overlap; between two
+// parses, each would cost a whole miss. Scoring itself stays strictly in order.
 const GROUP: u32 = 16;
 const BAD_REASON_COUNT: u32 = 14;
 const STATS_COUNT: u32 = 6 + BAD_REASON_COUNT;
@@ -30,6 +33,7 @@ let inputCap: u32 = 0;
 let indexBase: usize = 0;
 let outputBase: usize = 0;
 let parsedBase: usize = 0; // GROUP parsed records
+let aheadBase: usize = 0; // i32 × GROUP: each parsed message's device slot as found before scoring (−1: none)
 let touched: u64 = 0; // sink for the touching loads (exported so they are not optimised away)
 let statsBase: usize = 0;
 let maxBatch: u32 = 0;
@@ -52,6 +56,7 @@ export function init(tableSlots: u32, batchMax: u32, inputBytes: u32): void {
   indexBase = heap.alloc(<usize>batchMax * INDEX_ENTRY);
   outputBase = heap.alloc(<usize>batchMax * 2 * V.SIZE);
   parsedBase = heap.alloc(<usize>P.SIZE * GROUP);
+  aheadBase = heap.alloc(<usize>GROUP << 2);
   statsBase = heap.alloc(<usize>STATS_COUNT << 3);
   memory.fill(statsBase, 0, <usize>STATS_COUNT << 3);
   events = 0;
@@ -116,25 +121,34 @@ export function scoreBatch(count: u32): u32 {
   let sweeps: u32 = 0;
   for (let g: u32 = 0; g < n; g += GROUP) {
     const m = n - g < GROUP ? n - g : GROUP;
-    // 1. parse the group; touch each device's key line
-    let sink: u64 = 0;
+    // 1. parse the group
     for (let k: u32 = 0; k < m; k++) {
       const entry = indexBase + <usize>(g + k) * INDEX_ENTRY;
-      const pr = parsedBase + <usize>k * P.SIZE;
-      if (parseMessage(inputBase + load<u32>(entry), load<u32>(entry + 4), pr, maxBytes) == 0) {
-        sink += keyOf(firstSlotOf(load<u64>(pr + P.DEVICE_HASH)));
-      }
+      parseMessage(inputBase + load<u32>(entry), load<u32>(entry + 4), parsedBase + <usize>k * P.SIZE, maxBytes);
     }
-    // 2. touch the records of the devices already known (hot lines 0 and 1) and their inventory slots
+    // 2. touch both key lines of each device
+    let sink: u64 = 0;
+    for (let k: u32 = 0; k < m; k++) {
+      const pr = parsedBase + <usize>k * P.SIZE;
+      if (load<u32>(pr + P.STATUS) == 0) sink += touchBuckets(load<u64>(pr + P.DEVICE_HASH));
+    }
+    // 3. find the devices (their key lines are in cache now)
+    for (let k: u32 = 0; k < m; k++) {
+      const pr = parsedBase + <usize>k * P.SIZE;
+      store<i32>(aheadBase + (<usize>k << 2), load<u32>(pr + P.STATUS) == 0 ? findDevice(load<u64>(pr + P.DEVICE_HASH)) : -1);
+    }
+    // 4. touch the records of the devices known (hot lines 0 and 1), the credential index
+    //    lines of new ones, and their inventory slots
     for (let k: u32 = 0; k < m; k++) {
       const pr = parsedBase + <usize>k * P.SIZE;
       if (load<u32>(pr + P.STATUS) != 0) continue;
-      const s = findDevice(load<u64>(pr + P.DEVICE_HASH));
+      const s = load<i32>(aheadBase + (<usize>k << 2));
       if (s >= 0) sink += load<u64>(recordOf(<u32>s)) + load<u64>(recordOf(<u32>s) + 64);
+      else if ((load<u32>(pr + P.FLAGS) & Has.CREDENTIAL) != 0) sink += touchCredential(load<u64>(pr + P.CRED_HASH));
       if (inventoryOn) sink += inventoryProbe(load<u64>(pr + P.DEVICE_HASH));
     }
     touched += sink;
-    // 3. score in order
+    // 5. score in order
     for (let k: u32 = 0; k < m; k++) {
       const i = g + k;
       const entry = indexBase + <usize>i * INDEX_ENTRY;
@@ -156,7 +170,9 @@ export function scoreBatch(count: u32): u32 {
       const now = observeClock(<u32>currentPartition, <u32>key, given >= 0 ? given : ts);
       const a = given >= 0 ? given : now;
 
-      let s = findDevice(key);
+      // the slot found ahead, unless an earlier event of the group claimed a slot since
+      let s = load<i32>(aheadBase + (<usize>k << 2));
+      if (s < 0 || keyOf(<u32>s) != key) s = findDevice(key);
       const isNew = s < 0;
       if (isNew) {
         s = <i32>claimDevice(key);

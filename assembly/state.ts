@@ -95,9 +95,20 @@ export function initState(n: u32): void {
   return <u32>((<u64>h * <u64>(slots / BUCKET)) >> 32) * BUCKET;
 }
 
-/** First slot of a device's first bucket (for touching its key line ahead of time). */
-export function firstSlotOf(key: u64): u32 {
-  return bucketOf(<u32>key);
+/**
+ * Load both of a device's key lines (bucket a and b): called for a whole group of
+ * messages in a tight loop before any lookup, so that their cache misses overlap. Each
+ * load is only a touch (WASM has no prefetch); the caller sinks the sum.
+ */
+export function touchBuckets(key: u64): u64 {
+  const a = bucketOf(<u32>key);
+  return load<u64>(keys + (<usize>a << 3)) + load<u64>(keys + (<usize>altBucketOf(key, a) << 3));
+}
+
+/** Load a credential's index lines (key, owner, time): a new device's credential is looked up when it is scored. */
+export function touchCredential(key: u64): u64 {
+  const at = <usize>bucketOf(<u32>key) << 3;
+  return load<u64>(credKeys + at) + load<u64>(credOwners + at) + load<u64>(credSeen + at);
 }
 
 /** A device's second bucket (from the other hash half; never the first one). */
