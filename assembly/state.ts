@@ -70,6 +70,11 @@ function alignedAlloc(size: usize, align: usize): usize {
   return (p + align - 1) & ~(align - 1);
 }
 
+/**
+ * Reserve the tables (once per instance). They are not cleared: the runtime's bump
+ * allocator hands out linear memory never used before, which WebAssembly guarantees to be
+ * zero, and writing 30 MB of zeros would only fault every page in ahead of its first use.
+ */
 export function initState(n: u32): void {
   slots = n;
   keys = alignedAlloc(<usize>n << 3, 64);
@@ -78,13 +83,7 @@ export function initState(n: u32): void {
   credOwners = alignedAlloc(<usize>n << 3, 64);
   credSeen = alignedAlloc(<usize>n << 3, 64);
   partitions = alignedAlloc(<usize>n << 1, 64);
-  memory.fill(partitions, 0, <usize>n << 1);
   currentPartition = 0;
-  memory.fill(keys, 0, <usize>n << 3);
-  memory.fill(records, 0, <usize>n * RECORD_SIZE);
-  memory.fill(credKeys, 0, <usize>n << 3);
-  memory.fill(credOwners, 0, <usize>n << 3);
-  memory.fill(credSeen, 0, <usize>n << 3);
   used = 0;
   evictions = 0;
   credEvictions = 0;

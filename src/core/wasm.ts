@@ -24,6 +24,7 @@ interface CoreExports {
   statsPtr(): number;
   recordPtr(slot: number): number;
   scoreBatch(count: number): number;
+  longIdsScored(): number;
   findSlot(hi: number, lo: number): number;
   slotKeyHi(slot: number): number;
   slotKeyLo(slot: number): number;
@@ -228,6 +229,8 @@ export class WasmCore implements Core {
 
   /** Ids that do not fit the record (long or escaped) are kept here, per slot. */
   private rememberLongIds(n: number): void {
+    // nothing to keep, nothing kept that a new device could have replaced: the usual case
+    if (this.longIds.size === 0 && this.x.longIdsScored() === 0) return;
     const v = this.verdicts;
     for (let k = 0; k < n; k++) {
       const at = k * V.SIZE;
