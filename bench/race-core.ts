@@ -7,6 +7,8 @@
 // every pass does the same work batch for batch). Compare trees within one run only.
 //
 //   node --import tsx bench/race-core.ts DIR... [--rounds N] [--messages N]
+//   node --import tsx bench/race-core.ts DIR... --parse    the parser alone: the best of 300
+//       parses of one batch of 4096 messages (in cache), ns per message
 //
 // Each DIR is a built checkout of the project (src/ and build/core.wasm), e.g. the
 // baseline: git archive <rev> | tar -x -C DIR && (cd DIR && npm ci && npm run build:wasm).
@@ -19,7 +21,7 @@ import type { Core } from '../src/core/core';
 
 const { values, positionals } = parseArgs({
   allowPositionals: true,
-  options: { rounds: { type: 'string' }, messages: { type: 'string' }, devices: { type: 'string' } },
+  options: { rounds: { type: 'string' }, messages: { type: 'string' }, devices: { type: 'string' }, parse: { type: 'boolean' } },
 });
 const ROUNDS = Number(values.rounds ?? 9);
 const MESSAGES = Number(values.messages ?? 1_000_000);
@@ -70,6 +72,24 @@ function pass(tree: (typeof trees)[number], floor?: number[]): number {
   core.destroy();
   lap();
   return verdicts;
+}
+
+if (values.parse) {
+  const batches = trees.map((tree) => {
+    const core = new tree.WasmCore({ capacity: 1024 });
+    let k = 0;
+    while (k < count && core.add(messages[k], arrivals[k])) k++;
+    return { core: core as unknown as { x: { parseBatch(n: number): number } }, k, best: Infinity };
+  });
+  for (let r = 0; r < 300; r++) {
+    for (const b of batches) {
+      const t = performance.now();
+      b.core.x.parseBatch(b.k);
+      b.best = Math.min(b.best, performance.now() - t);
+    }
+  }
+  trees.forEach((tree, i) => console.log(`${tree.name.padEnd(24)} parse ${((batches[i].best * 1e6) / batches[i].k).toFixed(1)} ns per message`));
+  process.exit(0);
 }
 
 const counts = trees.map((tree) => pass(tree));
