@@ -9,7 +9,7 @@
 //   re-check) is static data reserved at compile time.
 // - Two scans. The fast one (fastTop, see "The fast scan" below) takes the messages
 //   devices send: compact printable ASCII without escapes, up to 2 KiB. It finds every
-//   string from a bitmap of the quotes made in one pass over 8-byte words, so that no
+//   string from a bitmap of the quotes made in one pass over 16-byte SIMD blocks, so that no
 //   token waits for the scan of the one before. Anything else it leaves, unjudged, to
 //   the general scan (parseTop), which reads any input; both fill the fields through the
 //   same functions, so the fast scan changes no result.
@@ -1525,9 +1525,9 @@ function parseTop(ptr: usize, e: usize, out: usize): u32 {
 // Finding each token by scanning from the end of the one before makes every position
 // wait for the load and the search before it: a chain through the whole message, which
 // alone cost about as much as all the rest of the parse. The fast scan cuts it in two
-// passes (after simdjson's stages, in 8-byte words instead of SIMD registers):
-//   1. quoteBitmap: one pass over the message in 8-byte words, with no dependence between
-//      words, gives a bitmap of its '"' bytes and checks that no byte is a control byte, a
+// passes (after simdjson's stages):
+//   1. quoteBitmap: one pass over the message in 16-byte blocks (WASM SIMD: a compare and
+//      a bitmask per block), with no dependence between blocks, gives a bitmap of its '"' bytes and checks that no byte is a control byte, a
 //      backslash or >= 0x80. Without escapes the quotes pair up: each string is two
 //      consecutive set bits, so every string's place is known before any is read.
 //   2. fastTop walks the members taking keys and string values from the bitmap and
@@ -1546,74 +1546,59 @@ const QUOTES: usize = memory.data(FAST_MAX_BYTES / 8 + 8, 8);
 /** "Not for the fast scan": parse with parseTop. */
 @inline const FAST_NO: u32 = 0xffffffff;
 
-/** Bits 0x80 set exactly in the bytes of x that are '"' (no borrow between bytes). */
-@inline function quoteBytes(x: u64): u64 {
-  const q = x ^ 0x2222222222222222;
-  return ~(((q & 0x7f7f7f7f7f7f7f7f) + 0x7f7f7f7f7f7f7f7f) | q) & 0x8080808080808080;
+/** The '"' bytes of 16 bytes as 16 bits, byte 0 lowest. */
+@inline function quoteBits(x: v128): u64 {
+  return <u64>i8x16.bitmask(i8x16.eq(x, i8x16.splat(0x22)));
 }
 
-/**
- * Bit 0x80 set in some byte when a byte of x is < 0x20, >= 0x80 or `\` (borrows only
- * run up from such a byte, so they add no false alarm).
- */
-@inline function unusualBytes(x: u64): u64 {
-  return x | (x - 0x2020202020202020) | ((x ^ 0x5c5c5c5c5c5c5c5c) - 0x0101010101010101);
-}
-
-/** The 8 flag bits (0x80 of each byte) of m as the low 8 bits, byte 0 first. */
-@inline function gatherBits(m: u64): u64 {
-  return ((m >> 7) * 0x0102040810204080) >> 56;
+/** Lanes of 16 bytes that are < 0x20, >= 0x80 or `\` (all bits set in those lanes). */
+@inline function unusualLanes(x: v128): v128 {
+  // printable ASCII is [0x20, 0x7f]: minus 0x20 it is [0, 0x5f]
+  return v128.or(i8x16.gt_u(i8x16.sub(x, i8x16.splat(0x20)), i8x16.splat(0x5f)), i8x16.eq(x, i8x16.splat(0x5c)));
 }
 
 /**
  * Stage 1 over [ptr, ptr + len) (16 <= len <= FAST_MAX_BYTES): QUOTES, and whether every
- * byte is printable ASCII other than `\`. Whole 64-byte blocks, then words, then the
- * last 1..7 bytes from a load ending at the message end.
+ * byte is printable ASCII other than `\`. 16 bytes at a time (WASM SIMD), four to a
+ * bitmap word; the last 1..15 bytes from the load that ends at the message end, moved
+ * down to the first lanes and padded with 'A'.
  */
 function quoteBitmap(ptr: usize, len: u32): bool {
-  let acc: u64 = 0;
+  let acc = i8x16.splat(0);
   let at = ptr;
   const end = ptr + <usize>len;
   let out = QUOTES;
   while (at + 64 <= end) {
-    const x0 = load<u64>(at);
-    const x1 = load<u64>(at, 8);
-    const x2 = load<u64>(at, 16);
-    const x3 = load<u64>(at, 24);
-    const x4 = load<u64>(at, 32);
-    const x5 = load<u64>(at, 40);
-    const x6 = load<u64>(at, 48);
-    const x7 = load<u64>(at, 56);
-    acc |= unusualBytes(x0) | unusualBytes(x1) | unusualBytes(x2) | unusualBytes(x3) |
-      unusualBytes(x4) | unusualBytes(x5) | unusualBytes(x6) | unusualBytes(x7);
-    store<u64>(
-      out,
-      gatherBits(quoteBytes(x0)) | (gatherBits(quoteBytes(x1)) << 8) |
-        (gatherBits(quoteBytes(x2)) << 16) | (gatherBits(quoteBytes(x3)) << 24) |
-        (gatherBits(quoteBytes(x4)) << 32) | (gatherBits(quoteBytes(x5)) << 40) |
-        (gatherBits(quoteBytes(x6)) << 48) | (gatherBits(quoteBytes(x7)) << 56),
-    );
+    const x0 = v128.load(at);
+    const x1 = v128.load(at, 16);
+    const x2 = v128.load(at, 32);
+    const x3 = v128.load(at, 48);
+    acc = v128.or(acc, v128.or(v128.or(unusualLanes(x0), unusualLanes(x1)), v128.or(unusualLanes(x2), unusualLanes(x3))));
+    store<u64>(out, quoteBits(x0) | (quoteBits(x1) << 16) | (quoteBits(x2) << 32) | (quoteBits(x3) << 48));
     at += 64;
     out += 8;
   }
   let bits: u64 = 0;
   let sh: u64 = 0;
-  while (at + 8 <= end) {
-    const x = load<u64>(at);
-    acc |= unusualBytes(x);
-    bits |= gatherBits(quoteBytes(x)) << sh;
-    sh += 8;
-    at += 8;
+  while (at + 16 <= end) {
+    const x = v128.load(at);
+    acc = v128.or(acc, unusualLanes(x));
+    bits |= quoteBits(x) << sh;
+    sh += 16;
+    at += 16;
   }
   if (at < end) {
-    const r = <u64>((end - at) << 3); // 8..56 bits
-    const x = (load<u64>(end - 8) >> (64 - r)) | (0x4141414141414141 << r);
-    acc |= unusualBytes(x);
-    bits |= gatherBits(quoteBytes(x)) << sh;
-    sh += 8;
+    const r = <i8>(end - at); // 1..15 bytes
+    const lanes = v128(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15);
+    // lane i takes byte 16 - r + i of the last 16; indices past 15 give 0, then 'A'
+    const moved = i8x16.swizzle(v128.load(end - 16), i8x16.add(lanes, i8x16.splat(16 - r)));
+    const x = v128.or(moved, v128.and(i8x16.ge_u(lanes, i8x16.splat(r)), i8x16.splat(0x41)));
+    acc = v128.or(acc, unusualLanes(x));
+    bits |= quoteBits(x) << sh;
+    sh += 16;
   }
   if (sh != 0) store<u64>(out, bits);
-  return (acc & 0x8080808080808080) == 0;
+  return !v128.any_true(acc);
 }
 
 /** The block quoteBlock found. */

@@ -518,6 +518,21 @@ describe('the fast scan and the general scan agree', () => {
     }
   });
 
+  test('a byte the fast scan must not take, anywhere, whatever the length of the last 16-byte block', () => {
+    // backslash, control bytes, DEL (printable for JSON), non-ASCII: each at every position,
+    // in messages whose lengths cover every remainder modulo 16 (and 64)
+    for (let pad = 0; pad < 64; pad += pad < 16 ? 1 : 7) {
+      const compact = enc.encode(`{${FULL},"p":"${'x'.repeat(pad)}"}`);
+      for (let i = 0; i < compact.length; i++) {
+        for (const b of [0x5c, 0x1f, 0x00, 0x7f, 0x80, 0xc3, 0xff]) {
+          const m = compact.slice();
+          m[i] = b;
+          anyOf(m);
+        }
+      }
+    }
+  });
+
   test('literals and every kind of value in every field, compact', () => {
     const fields = ['deviceId', 'ts', 'seq', 'source', 'credential', 'firmware', 'bytes', 'arrivalTs', 'metrics', 'other'];
     const values = ['null', 'true', 'false', '0', '-1', '1.5', '""', '"a"', '"1.2.3"', '"10.1.2.3:80"', '"2024-11-25T09:46:24Z"', '{}', '{"a":1}', '{"a":"b"}', '{"a":null}', '[]'];
