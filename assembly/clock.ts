@@ -44,7 +44,19 @@ function removeSorted(b: usize, v: f64): void {
   const size = load<u32>(b + N);
   let j: u32 = 0;
   while (j < size && load<f64>(b + S + (<usize>j << 3)) != v) j++;
-  for (; j + 1 < size; j++) store<f64>(b + S + (<usize>j << 3), load<f64>(b + S + (<usize>(j + 1) << 3)));
+  // the entries after it move down by one, two at a time (usually most of them: the ring
+  // replaces the device seen longest ago, whose time tends to be the smallest)
+  for (; j + 2 < size; j += 2) v128.store(b + S + (<usize>j << 3), v128.load(b + S + (<usize>(j + 1) << 3)));
+  if (j + 1 < size) store<f64>(b + S + (<usize>j << 3), load<f64>(b + S + (<usize>(j + 1) << 3)));
+}
+
+/** Index of `key` among the clock's `count` device keys, or `count`: four keys per compare. */
+@inline function findKey(b: usize, count: u32, key: u32): u32 {
+  const k = i32x4.splat(key);
+  let m: u32 = 0;
+  for (let q: u32 = 0; q < WINDOW; q += 4) m |= i32x4.bitmask(i32x4.eq(v128.load(b + K + (<usize>q << 2)), k)) << q;
+  m &= count < WINDOW ? ((<u32>1 << count) - 1) : 0xffffffff;
+  return m != 0 ? ctz<u32>(m) : count;
 }
 
 function insertSorted(b: usize, v: f64): void {
@@ -60,8 +72,7 @@ function insertSorted(b: usize, v: f64): void {
 export function observeClock(partition: u32, key: u32, t: f64): f64 {
   const b = clockBase(partition);
   const count = load<u32>(b + N);
-  let i: u32 = 0;
-  while (i < count && load<u32>(b + K + (<usize>i << 2)) != key) i++;
+  let i = findKey(b, count, key);
   if (i < count) {
     removeSorted(b, load<f64>(b + T + (<usize>i << 3)));
   } else if (count < WINDOW) {
