@@ -125,19 +125,24 @@ export function touchCredential(key: u64): u64 {
   return load<u64>(keys + (<usize>slot << 3));
 }
 
-/** Slot of the device, or −1. Each device may sit in one of two buckets. */
+/** Bit i set when key i of the bucket at slot `first` is `key`: the 8 keys in four 2-lane compares. */
+@inline function matchesIn(first: u32, key: v128): u32 {
+  const p = keys + (<usize>first << 3);
+  return <u32>i64x2.bitmask(i64x2.eq(v128.load(p), key)) |
+    (<u32>i64x2.bitmask(i64x2.eq(v128.load(p, 16), key)) << 2) |
+    (<u32>i64x2.bitmask(i64x2.eq(v128.load(p, 32), key)) << 4) |
+    (<u32>i64x2.bitmask(i64x2.eq(v128.load(p, 48), key)) << 6);
+}
+
+/** Slot of the device, or −1. Each device may sit in one of two buckets (a key is in one slot at most). */
 export function findDevice(key: u64): i32 {
+  const k = i64x2.splat(key);
   const a = bucketOf(<u32>key);
-  let p = keys + (<usize>a << 3);
-  for (let i: u32 = 0; i < BUCKET; i++) {
-    if (load<u64>(p + (<usize>i << 3)) == key) return <i32>(a + i);
-  }
+  let m = matchesIn(a, k);
+  if (m != 0) return <i32>(a + ctz<u32>(m));
   const b = altBucketOf(key, a);
-  p = keys + (<usize>b << 3);
-  for (let i: u32 = 0; i < BUCKET; i++) {
-    if (load<u64>(p + (<usize>i << 3)) == key) return <i32>(b + i);
-  }
-  return -1;
+  m = matchesIn(b, k);
+  return m != 0 ? <i32>(b + ctz<u32>(m)) : -1;
 }
 
 /** Claim a slot for a device not in the table: a free slot of its two buckets, else the LRU of the 16. */
