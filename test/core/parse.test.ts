@@ -414,6 +414,24 @@ describe('valid messages', () => {
     }
   });
 
+  test('sources and firmware versions of every short shape, near misses included', () => {
+    // every part length and value at and around its limits, and the shapes just beside
+    const parts = ['0', '7', '00', '42', '255', '256', '999', '010', '1234', ''];
+    const sources = new Set<string>();
+    for (const a of parts) for (const b of parts) for (const c of ['1', '255', '256', '']) for (const d of ['0', '99', '300', '1a'])
+      sources.add(`${a}.${b}.${c}.${d}`);
+    for (const s of ['1.2.3.4.', '.1.2.3', '1..2.3', '1.2.3.4:80', '10.0.0.1x', 'x10.0.0.1', '1.2.3', '1.2.3.4.5', '1-2.3.4', '1.2.3.é']) sources.add(s);
+    for (const s of sources) {
+      const r = both(msg(`"source":"${s}"`));
+      if (r.status !== 0) continue;
+      const ip = /^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})$/.exec(s);
+      if (ip && ip.slice(1).every((x) => Number(x) <= 255)) assert.ok(r.sourceHi >= 0x80000000, s);
+    }
+    const fparts = ['0', '1', '12', '123', '1234', '12345', '65535', '65536', '01', ''];
+    for (const a of fparts) for (const b of fparts) for (const c of fparts.concat(['3-x', '3+b', '3.4', 'x'])) both(msg(`"firmware":"${a}.${b}.${c}"`));
+    for (const f of ['1.2', '1.2.3.', '.1.2', '1..2', '1.2.3 ', 'a.b.c', '1.2.\\u0033', '1.2.3\\n']) both(msg(`"firmware":"${f}"`));
+  });
+
   test('nesting of exactly 32 levels is fine', () => {
     assert.equal(both(msg(`"x":${'['.repeat(31)}${']'.repeat(31)}`)).status, 0);
     assert.equal(both(msg(`"x":${'{"a":'.repeat(31)}1${'}'.repeat(31)}`)).status, 0);
