@@ -12,7 +12,7 @@ import {
   R_LAST_TS, ID_INLINE, partitions, currentPartition, setCurrentPartition, releaseSlot, credentialSlot, credKeys, credOwners,
   credSeen, keys,
 } from "./state";
-import { initClock, observeClock, clockNow, clockOf } from "./clock";
+import { initClock, observeClock, clockNow, clockOf, CLOCKS } from "./clock";
 import { resetFindings, scoreEvent, writeVerdict, checkSilence, importClaim } from "./detectors";
 import { inventoryOn, inventoryProbe, inventoryEntry, checkInventory } from "./inventory";
 export { inventoryReserve, inventoryUse } from "./inventory";
@@ -38,7 +38,10 @@ let touched: u64 = 0; // sink for the touching loads (exported so they are not o
 let statsBase: usize = 0;
 let maxBatch: u32 = 0;
 let events: f64 = 0;
-let sweepAt: f64 = -1;
+// Fleet time up to which each partition clock has paid its sweep debt (f64 × CLOCKS):
+// the debt grows with whichever partition's clock advances, so a partition drained after
+// the others (a backlog, a hand-over) is still swept as its own time passes.
+let sweepAts: usize = 0;
 let sweepDebt: f64 = 0;
 let sweepCursor: u32 = 0;
 
@@ -60,7 +63,8 @@ export function init(tableSlots: u32, batchMax: u32, inputBytes: u32): void {
   statsBase = heap.alloc(<usize>STATS_COUNT << 3);
   memory.fill(statsBase, 0, <usize>STATS_COUNT << 3);
   events = 0;
-  sweepAt = -1;
+  sweepAts = heap.alloc(<usize>CLOCKS << 3);
+  for (let c: u32 = 0; c < CLOCKS; c++) store<f64>(sweepAts + (<usize>c << 3), -1);
   sweepDebt = 0;
   sweepCursor = 0;
 }
@@ -198,12 +202,14 @@ export function scoreBatch(count: u32): u32 {
       events += 1;
 
       // Silence sweep: the whole table once per sweep period of fleet time.
-      if (period > 0 && now > sweepAt) {
-        if (sweepAt >= 0) {
-          sweepDebt += ((now - sweepAt) * <f64>slots) / period;
+      const sweptAt = sweepAts + ((<usize>currentPartition & (<usize>CLOCKS - 1)) << 3);
+      const swept = load<f64>(sweptAt);
+      if (period > 0 && now > swept) {
+        if (swept >= 0) {
+          sweepDebt += ((now - swept) * <f64>slots) / period;
           if (sweepDebt > <f64>slots) sweepDebt = <f64>slots;
         }
-        sweepAt = now;
+        store<f64>(sweptAt, now);
       }
       while (sweepDebt >= 1 && sweeps < maxBatch) {
         const slot = sweepCursor;

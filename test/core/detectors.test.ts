@@ -3,9 +3,9 @@
 
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { ENGINES } from '../../src/core';
+import { createCore, ENGINES } from '../../src/core';
 import { Reason, SWEEP_MESSAGE } from '../../src/core/layout';
-import { byMessage, merge, Msg, scoreAll, series, T0, VerdictRow } from '../support/telemetry';
+import { byMessage, encode, merge, Msg, readVerdicts, scoreAll, series, T0, VerdictRow } from '../support/telemetry';
 
 const ALERT = 0.5;
 
@@ -188,6 +188,26 @@ for (const engine of ENGINES) {
       const quietFor = silence[0].ev1.observed;
       assert.ok(quietFor > 900_000 && quietFor < 900_000 + 5 * 60_000, `found soon after the limit (${quietFor} ms)`);
       assert.ok(rows.some((r) => r.deviceId === 'quiet-1' && r.reasons & Reason.RESUMED));
+    });
+
+    test('silence on a partition drained after another: found as that partition’s own time passes', () => {
+      // a consumer hands over one partition's whole backlog, then the next one's: partition
+      // 0 is scored to its end (6 h) before partition 1 starts
+      const core = createCore(engine, { capacity: 1024 });
+      const run = (partition: number, msgs: Msg[]) => {
+        core.setPartition(partition);
+        const rows: VerdictRow[] = [];
+        for (let i = 0; i < msgs.length; i += 256) {
+          for (const m of msgs.slice(i, i + 256)) assert.ok(core.add(encode(m)));
+          rows.push(...readVerdicts(core.verdicts, core.score(), 0, (s) => core.deviceId(s)));
+        }
+        return rows;
+      };
+      run(0, merge(...[1, 2, 3].map((k) => series(720, { deviceId: `p0-${k}` }, 30_000, T0 + k * 1000))));
+      const quiet = series(60, { deviceId: 'p1-quiet' });
+      const busy = [1, 2, 3].map((k) => series(400, { deviceId: `p1-${k}` }, 30_000, T0 + k * 1000));
+      const silence = run(1, merge(quiet, ...busy)).filter((r) => r.top === 'silence');
+      assert.deepEqual(silence.map((r) => r.deviceId), ['p1-quiet']);
     });
 
     test('size anomaly: payload 50× the usual', () => {

@@ -5,7 +5,7 @@
 import { Core, CoreStats, CredentialClaim, DEFAULT_INPUT_BYTES, DEFAULT_MAX_BATCH } from '../core';
 import { BAD_REASONS, Has, NO_REASON, SWEEP_MESSAGE, V } from '../layout';
 import { CoreParams, resolveParams } from '../params';
-import { PartitionClocks } from './clock';
+import { CLOCKS, PartitionClocks } from './clock';
 import { Detectors, EventInput, Findings } from './detectors';
 import { parseReference } from './parse';
 import { CredentialIndex, DeviceState } from './state';
@@ -33,7 +33,8 @@ export class ReferenceCore implements Core {
   private readonly input: EventInput;
   private events = 0;
   private readonly bad: number[] = new Array(BAD_REASONS.length).fill(0);
-  private sweepAt = -1;
+  /** Fleet time up to which each partition clock has paid its sweep debt (see assembly/index.ts). */
+  private readonly sweptAt = new Float64Array(CLOCKS).fill(-1);
   private sweepDebt = 0;
   private sweepCursor = 0;
   private inventory: InventoryCheck | undefined;
@@ -201,12 +202,14 @@ export class ReferenceCore implements Core {
       this.events++;
 
       // Silence sweep: the whole table once per sweepPeriodMs of fleet time.
-      if (this.params.sweepPeriodMs > 0 && now > this.sweepAt) {
-        if (this.sweepAt >= 0) {
-          this.sweepDebt += ((now - this.sweepAt) * st.slots) / this.params.sweepPeriodMs;
+      const c = this.currentPartition & (CLOCKS - 1);
+      const swept = this.sweptAt[c];
+      if (this.params.sweepPeriodMs > 0 && now > swept) {
+        if (swept >= 0) {
+          this.sweepDebt += ((now - swept) * st.slots) / this.params.sweepPeriodMs;
           if (this.sweepDebt > st.slots) this.sweepDebt = st.slots;
         }
-        this.sweepAt = now;
+        this.sweptAt[c] = now;
       }
       while (this.sweepDebt >= 1 && sweeps < this.maxBatch) {
         const slot = this.sweepCursor;
