@@ -14,7 +14,7 @@ import { crc32 } from 'node:zlib';
 import { REC } from './record';
 
 export const SNAPSHOT_MAGIC = 0x31535345; // "ESS1"
-export const SNAPSHOT_VERSION = 1;
+export const SNAPSHOT_VERSION = 2; // 2: metric state is a step model (last reading, usual step, offset from the long-run mean)
 const HEADER = 40;
 const UNKNOWN_OFFSET = 0xffffffffffffffffn;
 
