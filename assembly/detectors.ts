@@ -424,8 +424,10 @@ function clockSkew(ts: f64, a: f64, rec: usize, n: u32): bool {
 
 // Metric step model (src/core/reference/detectors.ts `metrics` explains it).
 const REVERT: f64 = 2;
+const STEP_ALPHA: f64 = 1.0 / 50.0;
+const FLAG_WIDEN: f64 = 1.1;
 const LONG_ALPHA: f64 = 1.0 / 4096.0;
-const METRIC_SCORE_LO: f64 = 0.45;
+const METRIC_SCORE_LO: f64 = 0.47;
 const METRIC_SCORE_SPAN: f64 = 0.5;
 
 /** f32 → bfloat16 bits, rounded to nearest even (as toBf16 in the reference). */
@@ -442,7 +444,6 @@ function metrics(pr: usize, rec: usize, gap: f64): void {
   const count = load<u32>(pr + P.METRIC_COUNT);
   const warmup = param(PRM_METRIC_WARMUP);
   const Z = param(PRM_METRIC_Z);
-  const floorAlpha = param(PRM_BASELINE_ALPHA);
   const usual = <f64>load<f32>(rec + R_GAP_SLOW);
   const g = usual > 0 ? gap / usual : 1;
   const stretch = g > 1 ? g : 1;
@@ -472,25 +473,26 @@ function metrics(pr: usize, rec: usize, gap: f64): void {
     const dev = fromBf16(load<u16>(m + R_METRIC_DEV));
     const step = x - last;
     const size = step < 0 ? -step : step;
-    const back = (step > 0 && dev < 0) || (step < 0 && dev > 0) ? REVERT * (dev < 0 ? -dev : dev) : 0;
-    let next = x;
+    const off = dev < 0 ? -dev : dev;
+    const towards = (step > 0 && dev < 0) || (step < 0 && dev > 0);
+    const tol = Math.sqrt(sq) * stretch;
+    const range = off - Z * tol;
+    const allow = towards && range > 0 ? REVERT * range : 0;
+    const alpha = <f64>n < 1 / STEP_ALPHA ? 1 / <f64>n : STEP_ALPHA;
     if (<f64>n >= warmup && sq > 0) {
-      const tol = Math.sqrt(sq) * stretch;
-      const z = (size - back) / tol;
+      const z = (size - allow) / tol;
       if (z > Z) {
         flag(B_METRIC_ANOMALY, graded(METRIC_SCORE_LO, METRIC_SCORE_SPAN, z, Z), last, x, tol, <f64>i);
-        const room = back + Z * tol;
-        next = step < 0 ? last - room : last + room;
+        store<u16>(m + R_METRIC_STEP, toBf16(sq * FLAG_WIDEN));
+        store<u8>(rec + R_METRIC_N + j, <u8>(n < 255 ? n + 1 : 255));
+        continue;
       }
     }
-    store<f32>(m + R_METRIC_LAST, <f32>next);
+    store<f32>(m + R_METRIC_LAST, <f32>x);
     const moved = <f64>load<f32>(m + R_METRIC_LAST) - last;
-    const away = moved < 0 ? -moved : moved;
-    const beyond = (moved > 0 && dev < 0) || (moved < 0 && dev > 0) ? away - REVERT * (dev < 0 ? -dev : dev) : away;
+    const beyond = (moved < 0 ? -moved : moved) - allow;
     if (beyond > 0) {
       const u = beyond / stretch;
-      let alpha = 1 / <f64>n;
-      if (alpha < floorAlpha) alpha = floorAlpha;
       store<u16>(m + R_METRIC_STEP, toBf16(sq > 0 ? sq + alpha * (u * u - sq) : u * u));
     }
     const beta = n < 255 ? 1 / <f64>(n + 1) : LONG_ALPHA;

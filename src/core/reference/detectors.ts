@@ -84,10 +84,14 @@ function graded(lo: number, span: number, x: number, t: number): number {
 // Metric step model (see `metrics`).
 /** A step back towards the long-run mean may go up to this many times the reading's offset from it. */
 const REVERT = 2;
-/** EWMA weight of the long-run mean once a metric has 255 readings. */
+/** EWMA weight of the usual step once a metric has 255 readings (a plain mean before). */
+const STEP_ALPHA = 1 / 50;
+/** A flagged reading widens the usual squared step by this factor (the step by ~5 %). */
+const FLAG_WIDEN = 1.1;
+/** EWMA weight of the long-run mean once a metric has 255 readings (a plain mean before). */
 const LONG_ALPHA = 1 / 4096;
-/** Score of a metric finding: graded(LO, SPAN, z, metricZ); 0.5 (an alert) from z ≈ 1.22·metricZ. */
-const METRIC_SCORE_LO = 0.45;
+/** Score of a metric finding: graded(LO, SPAN, z, metricZ); 0.5 (an alert) from z ≈ 1.13·metricZ, 0.85 (high) from z ≈ 7.3·metricZ. */
+const METRIC_SCORE_LO = 0.47;
 const METRIC_SCORE_SPAN = 0.5;
 
 // bfloat16: the upper half of an f32, rounded to nearest even (8 significant bits). The
@@ -515,8 +519,9 @@ export class Detectors {
    *   the first 255 readings, then an EWMA of ~4096) gives a reading its range: a step back
    *   towards the mean may go up to REVERT times that offset (a battery recharged after a
    *   long drain, the other side of a daily cycle) before the usual step counts.
-   * - A flagged reading is learnt only up to the threshold, so an injected burst cannot
-   *   drag the model, while a lasting change widens the usual step and is followed.
+   * - A flagged reading is not taken as the new level, so every reading of an injected
+   *   burst is judged against the device's own last reading; it only widens the usual
+   *   step a little, as a step at the threshold would, so a lasting change is followed.
    */
   private metrics(e: EventInput, s: number, f: Findings, gap: number): void {
     const st = this.st;
@@ -551,27 +556,31 @@ export class Detectors {
       const dev = fromBf16(st.metricDev[k]);
       const step = x - last;
       const size = step < 0 ? -step : step;
-      // how far a step back towards the long-run mean may go
-      const back = (step > 0 && dev < 0) || (step < 0 && dev > 0) ? REVERT * (dev < 0 ? -dev : dev) : 0;
-      let next = x;
+      const off = dev < 0 ? -dev : dev;
+      const towards = (step > 0 && dev < 0) || (step < 0 && dev > 0);
+      const tol = Math.sqrt(sq) * stretch;
+      // a step back towards the long-run mean may go up to REVERT times the part of the
+      // offset that the usual steps do not explain
+      const range = off - p.metricZ * tol;
+      const allow = towards && range > 0 ? REVERT * range : 0;
+      const alpha = n < 1 / STEP_ALPHA ? 1 / n : STEP_ALPHA;
       if (n >= p.metricWarmup && sq > 0) {
-        const tol = Math.sqrt(sq) * stretch;
-        const z = (size - back) / tol;
+        const z = (size - allow) / tol;
         if (z > p.metricZ) {
           f.flag(B.METRIC_ANOMALY, graded(METRIC_SCORE_LO, METRIC_SCORE_SPAN, z, p.metricZ), last, x, tol, i);
-          const room = back + p.metricZ * tol;
-          next = step < 0 ? last - room : last + room;
+          // not taken as the new level; the usual step widens a little, so that a lasting
+          // change is followed after a while
+          st.metricStep[k] = toBf16(sq * FLAG_WIDEN);
+          st.metricN[k] = n < 255 ? n + 1 : 255;
+          continue;
         }
       }
-      st.metricLast[k] = next;
+      st.metricLast[k] = x;
       const moved = st.metricLast[k] - last;
-      const away = moved < 0 ? -moved : moved;
-      // the usual step is learnt from moves beyond what the range allows
-      const beyond = (moved > 0 && dev < 0) || (moved < 0 && dev > 0) ? away - REVERT * (dev < 0 ? -dev : dev) : away;
+      // the usual step is learnt from what the range does not allow
+      const beyond = (moved < 0 ? -moved : moved) - allow;
       if (beyond > 0) {
         const u = beyond / stretch;
-        let alpha = 1 / n;
-        if (alpha < p.baselineAlpha) alpha = p.baselineAlpha;
         st.metricStep[k] = toBf16(sq > 0 ? sq + alpha * (u * u - sq) : u * u);
       }
       const beta = n < 255 ? 1 / (n + 1) : LONG_ALPHA;
