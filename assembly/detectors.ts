@@ -480,8 +480,9 @@ function metrics(pr: usize, rec: usize, gap: f64): void {
     const allow = towards && range > 0 ? REVERT * range : 0;
     const alpha = <f64>n < 1 / STEP_ALPHA ? 1 / <f64>n : STEP_ALPHA;
     if (<f64>n >= warmup && sq > 0) {
-      const z = (size - allow) / tol;
-      if (z > Z) {
+      const excess = size - allow;
+      if (excess > Z * tol) {
+        const z = excess / tol;
         flag(B_METRIC_ANOMALY, graded(METRIC_SCORE_LO, METRIC_SCORE_SPAN, z, Z), last, x, tol, <f64>i);
         store<u16>(m + R_METRIC_STEP, toBf16(sq * FLAG_WIDEN));
         store<u8>(rec + R_METRIC_N + j, <u8>(n < 255 ? n + 1 : 255));
@@ -492,7 +493,7 @@ function metrics(pr: usize, rec: usize, gap: f64): void {
     const moved = <f64>load<f32>(m + R_METRIC_LAST) - last;
     const beyond = (moved < 0 ? -moved : moved) - allow;
     if (beyond > 0) {
-      const u = beyond / stretch;
+      const u = stretch > 1 ? beyond / stretch : beyond;
       store<u16>(m + R_METRIC_STEP, toBf16(sq > 0 ? sq + alpha * (u * u - sq) : u * u));
     }
     const beta = n < 255 ? 1 / <f64>(n + 1) : LONG_ALPHA;

@@ -565,8 +565,9 @@ export class Detectors {
       const allow = towards && range > 0 ? REVERT * range : 0;
       const alpha = n < 1 / STEP_ALPHA ? 1 / n : STEP_ALPHA;
       if (n >= p.metricWarmup && sq > 0) {
-        const z = (size - allow) / tol;
-        if (z > p.metricZ) {
+        const excess = size - allow;
+        if (excess > p.metricZ * tol) {
+          const z = excess / tol;
           f.flag(B.METRIC_ANOMALY, graded(METRIC_SCORE_LO, METRIC_SCORE_SPAN, z, p.metricZ), last, x, tol, i);
           // not taken as the new level; the usual step widens a little, so that a lasting
           // change is followed after a while
@@ -580,7 +581,7 @@ export class Detectors {
       // the usual step is learnt from what the range does not allow
       const beyond = (moved < 0 ? -moved : moved) - allow;
       if (beyond > 0) {
-        const u = beyond / stretch;
+        const u = stretch > 1 ? beyond / stretch : beyond;
         st.metricStep[k] = toBf16(sq > 0 ? sq + alpha * (u * u - sq) : u * u);
       }
       const beta = n < 255 ? 1 / (n + 1) : LONG_ALPHA;
