@@ -424,7 +424,6 @@ function clockSkew(ts: f64, a: f64, rec: usize, n: u32): bool {
 
 // Metric step model (src/core/reference/detectors.ts `metrics` explains it).
 const REVERT: f64 = 2;
-const STEP_ALPHA: f64 = 1.0 / 50.0;
 const FLAG_WIDEN: f64 = 1.1;
 const LONG_ALPHA: f64 = 1.0 / 4096.0;
 const METRIC_SCORE_LO: f64 = 0.47;
@@ -444,6 +443,7 @@ function metrics(pr: usize, rec: usize, gap: f64): void {
   const count = load<u32>(pr + P.METRIC_COUNT);
   const warmup = param(PRM_METRIC_WARMUP);
   const Z = param(PRM_METRIC_Z);
+  const floorAlpha = param(PRM_BASELINE_ALPHA);
   const usual = <f64>load<f32>(rec + R_GAP_SLOW);
   const g = usual > 0 ? gap / usual : 1;
   const stretch = g > 1 ? g : 1;
@@ -478,7 +478,7 @@ function metrics(pr: usize, rec: usize, gap: f64): void {
     const tol = Math.sqrt(sq) * stretch;
     const range = off - Z * tol;
     const allow = towards && range > 0 ? REVERT * range : 0;
-    const alpha = <f64>n < 1 / STEP_ALPHA ? 1 / <f64>n : STEP_ALPHA;
+    const alpha = <f64>n * floorAlpha < 1 ? 1 / <f64>n : floorAlpha;
     if (<f64>n >= warmup && sq > 0) {
       const excess = size - allow;
       if (excess > Z * tol) {

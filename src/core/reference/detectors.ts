@@ -84,8 +84,6 @@ function graded(lo: number, span: number, x: number, t: number): number {
 // Metric step model (see `metrics`).
 /** A step back towards the long-run mean may go up to this many times the reading's offset from it. */
 const REVERT = 2;
-/** EWMA weight of the usual step once a metric has 255 readings (a plain mean before). */
-const STEP_ALPHA = 1 / 50;
 /** A flagged reading widens the usual squared step by this factor (the step by ~5 %). */
 const FLAG_WIDEN = 1.1;
 /** EWMA weight of the long-run mean once a metric has 255 readings (a plain mean before). */
@@ -563,7 +561,7 @@ export class Detectors {
       // offset that the usual steps do not explain
       const range = off - p.metricZ * tol;
       const allow = towards && range > 0 ? REVERT * range : 0;
-      const alpha = n < 1 / STEP_ALPHA ? 1 / n : STEP_ALPHA;
+      const alpha = n * p.baselineAlpha < 1 ? 1 / n : p.baselineAlpha;
       if (n >= p.metricWarmup && sq > 0) {
         const excess = size - allow;
         if (excess > p.metricZ * tol) {
