@@ -495,10 +495,10 @@ function metrics(pr: usize, rec: usize, gap: f64): void {
     if (beyond > 0) {
       const u = stretch > 1 ? beyond / stretch : beyond;
       store<u16>(m + R_METRIC_STEP, toBf16(sq > 0 ? sq + alpha * (u * u - sq) : u * u));
+      if (n < 255) store<u8>(rec + R_METRIC_N + j, <u8>(n + 1));
     }
     const beta = n < 255 ? 1 / <f64>(n + 1) : LONG_ALPHA;
     store<u16>(m + R_METRIC_DEV, toBf16((1 - beta) * (dev + moved)));
-    store<u8>(rec + R_METRIC_N + j, <u8>(n < 255 ? n + 1 : 255));
   }
   store<u8>(rec + R_METRIC_COUNT, <u8>mc);
 }

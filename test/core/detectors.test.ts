@@ -307,13 +307,17 @@ for (const engine of ENGINES) {
     test('benign: a metric constant for hours that starts moving stays quiet', () => {
       const r = normal(5);
       const walk = { x: 45.5 };
-      // a tracker that moves for 4 h, is parked for 6 h, then moves again; a valve at 0 for 10 h that opens slowly
+      // a tracker that moves for 4 h, is parked for 6 h, then moves again; a valve at 0 for
+      // 9 h that opens slowly; a CO2 sensor pinned at its floor of 350 ppm (one reading of
+      // 351 early on) until the room fills and its readings carry their full noise
       const msgs = series(600, { deviceId: 'park-1' }, 60_000).map((m, i) => {
         const moving = i < 240 || i >= 600 - 60;
         const lat = moving ? round((walk.x += 0.0005 * r()), 3) : round(walk.x, 3);
         const valve = i < 540 ? 0 : round((i - 540) * 0.4 + 0.1 * r(), 1);
-        return { ...m, metrics: { lat, valve } };
+        const co2 = i === 5 ? 351 : Math.max(350, Math.round(300 + (i > 540 ? (i - 540) * 3 : 0) + 15 * r()));
+        return { ...m, metrics: { lat, valve, co2 } };
       });
+      assert.ok(msgs.slice(541).some((m) => (m.metrics as Record<string, number>).co2 > 360), 'the CO2 leaves its floor');
       const rows = byMessage(scoreAll(engine, msgs));
       assert.deepEqual(alerting(rows), []);
     });

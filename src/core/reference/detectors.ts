@@ -512,7 +512,9 @@ export class Detectors {
    *   longer silence may be that many times larger (trends and daily cycles move linearly
    *   with time; a random walk only with its square root, so this is the lenient choice).
    *   Steps of zero are not averaged in, so a metric that sat still for hours keeps the
-   *   step it had when it moved (a parked tracker that drives off again).
+   *   step it had when it moved (a parked tracker that drives off again), and the warm-up
+   *   counts the steps learnt, not the readings: a metric pinned at a bound (a CO2 sensor
+   *   at its floor) has shown no usual step yet, however long it has reported.
    * - The offset of the last reading from the metric's long-run mean (a running mean over
    *   the first 255 readings, then an EWMA of ~4096) gives a reading its range: a step back
    *   towards the mean may go up to REVERT times that offset (a battery recharged after a
@@ -581,10 +583,10 @@ export class Detectors {
       if (beyond > 0) {
         const u = stretch > 1 ? beyond / stretch : beyond;
         st.metricStep[k] = toBf16(sq > 0 ? sq + alpha * (u * u - sq) : u * u);
+        if (n < 255) st.metricN[k] = n + 1;
       }
       const beta = n < 255 ? 1 / (n + 1) : LONG_ALPHA;
       st.metricDev[k] = toBf16((1 - beta) * (dev + moved));
-      st.metricN[k] = n < 255 ? n + 1 : 255;
     }
     st.metricCount[s] = mc;
   }
