@@ -426,7 +426,7 @@ function clockSkew(ts: f64, a: f64, rec: usize, n: u32): bool {
 const REVERT: f64 = 2;
 const FLAG_WIDEN: f64 = 1.1;
 const LONG_ALPHA: f64 = 1.0 / 4096.0;
-const METRIC_SCORE_LO: f64 = 0.47;
+const METRIC_SCORE_LO: f64 = 0.48;
 const METRIC_SCORE_SPAN: f64 = 0.5;
 
 /** f32 → bfloat16 bits, rounded to nearest even (as toBf16 in the reference). */

@@ -40,7 +40,7 @@ export interface CoreParams {
   /**
    * A metric reading is flagged when its step from the last accepted reading exceeds this
    * many usual steps (stretched by the time since the device's last message); it is an
-   * alert (score 0.5) from ~1.13× this.
+   * alert (score 0.5) from ~1.08× this.
    */
   metricZ: number;
   /** EWMA weight of the size baseline and of each metric's usual step once warm. */

@@ -88,8 +88,8 @@ const REVERT = 2;
 const FLAG_WIDEN = 1.1;
 /** EWMA weight of the long-run mean once a metric has 255 readings (a plain mean before). */
 const LONG_ALPHA = 1 / 4096;
-/** Score of a metric finding: graded(LO, SPAN, z, metricZ); 0.5 (an alert) from z ≈ 1.13·metricZ, 0.85 (high) from z ≈ 7.3·metricZ. */
-const METRIC_SCORE_LO = 0.47;
+/** Score of a metric finding: graded(LO, SPAN, z, metricZ); an alert (0.5) from z ≈ 1.08·metricZ, medium (0.65) from ≈ 2·metricZ, high (0.85) from ≈ 6.7·metricZ. */
+const METRIC_SCORE_LO = 0.48;
 const METRIC_SCORE_SPAN = 0.5;
 
 // bfloat16: the upper half of an f32, rounded to nearest even (8 significant bits). The
