@@ -426,6 +426,8 @@ function clockSkew(ts: f64, a: f64, rec: usize, n: u32): bool {
 const REVERT: f64 = 2;
 const FLAG_WIDEN: f64 = 1.1;
 const LONG_ALPHA: f64 = 1.0 / 4096.0;
+const F32_MAX: f64 = 3.4028234663852886e38;
+const Z_CAP: f64 = 1e9;
 const METRIC_SCORE_LO: f64 = 0.48;
 const METRIC_SCORE_SPAN: f64 = 0.5;
 
@@ -461,7 +463,9 @@ function metrics(pr: usize, rec: usize, gap: f64): void {
     const m = rec + j * METRIC_STRIDE;
     const n = <u32>load<u8>(rec + R_METRIC_N + j);
     const x = load<f64>(pr + P.METRIC_VALUE + (i << 3));
+    const storable = x < F32_MAX && x > -F32_MAX;
     if (n == 0) {
+      if (!storable) continue;
       store<f32>(m + R_METRIC_LAST, <f32>x);
       store<u16>(m + R_METRIC_STEP, 0);
       store<u16>(m + R_METRIC_DEV, 0);
@@ -482,13 +486,14 @@ function metrics(pr: usize, rec: usize, gap: f64): void {
     if (<f64>n >= warmup && sq > 0) {
       const excess = size - allow;
       if (excess > Z * tol) {
-        const z = excess / tol;
+        const z = excess < tol * Z_CAP ? excess / tol : Z_CAP;
         flag(B_METRIC_ANOMALY, graded(METRIC_SCORE_LO, METRIC_SCORE_SPAN, z, Z), last, x, tol, <f64>i);
         store<u16>(m + R_METRIC_STEP, toBf16(sq * FLAG_WIDEN));
         store<u8>(rec + R_METRIC_N + j, <u8>(n < 255 ? n + 1 : 255));
         continue;
       }
     }
+    if (!storable) continue;
     store<f32>(m + R_METRIC_LAST, <f32>x);
     const moved = <f64>load<f32>(m + R_METRIC_LAST) - last;
     const beyond = (moved < 0 ? -moved : moved) - allow;

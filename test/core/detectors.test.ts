@@ -290,6 +290,18 @@ for (const engine of ENGINES) {
       });
     }
 
+    test('metric anomaly: absurd readings (beyond what an f32 holds, near the f64 limit) are flagged high and blind nothing', () => {
+      const msgs = series(200, { deviceId: 'huge-1' });
+      const at = (i: number, temp: number) => ({ ...series(1, { deviceId: 'huge-1' }, 30_000, T0 + i * 30_000, i)[0], metrics: { temp, rh: 40 } });
+      // one in the warm-up, where nothing is judged yet, and one once warm
+      msgs[10] = at(10, 1e300);
+      const rows = byMessage(scoreAll(engine, [...msgs, at(200, -1.7e308), at(201, 500)]));
+      assert.deepEqual(alerting(rows.slice(0, 200)), []);
+      assert.equal(rows[200].top, 'metric_anomaly');
+      assert.ok(rows[200].score >= 0.85, `score ${rows[200].score}`);
+      assert.equal(rows[201].top, 'metric_anomaly'); // the metric still judges
+    });
+
     test('benign: a battery recharged after a long drain stays quiet', () => {
       const r = normal(11);
       let level = 100;

@@ -86,6 +86,10 @@ function graded(lo: number, span: number, x: number, t: number): number {
 const REVERT = 2;
 /** A flagged reading widens the usual squared step by this factor (the step by ~5 %). */
 const FLAG_WIDEN = 1.1;
+/** Largest finite f32 (the last reading is kept as one). */
+const F32_MAX = 3.4028234663852886e38;
+/** A step z-score is capped here, so that an absurd reading still scores (∞/∞ would not). */
+const Z_CAP = 1e9;
 /** EWMA weight of the long-run mean once a metric has 255 readings (a plain mean before). */
 const LONG_ALPHA = 1 / 4096;
 /** Score of a metric finding: graded(LO, SPAN, z, metricZ); an alert (0.5) from z ≈ 1.08·metricZ, medium (0.65) from ≈ 2·metricZ, high (0.85) from ≈ 6.7·metricZ. */
@@ -544,7 +548,10 @@ export class Detectors {
       const k = base + j;
       const n = st.metricN[k];
       const x = e.metricValue[i];
+      // beyond the range of the f32 it would be kept in: judged, never learnt
+      const storable = x < F32_MAX && x > -F32_MAX;
       if (n === 0) {
+        if (!storable) continue;
         st.metricLast[k] = x;
         st.metricStep[k] = 0;
         st.metricDev[k] = 0;
@@ -567,7 +574,7 @@ export class Detectors {
       if (n >= p.metricWarmup && sq > 0) {
         const excess = size - allow;
         if (excess > p.metricZ * tol) {
-          const z = excess / tol;
+          const z = excess < tol * Z_CAP ? excess / tol : Z_CAP;
           f.flag(B.METRIC_ANOMALY, graded(METRIC_SCORE_LO, METRIC_SCORE_SPAN, z, p.metricZ), last, x, tol, i);
           // not taken as the new level; the usual step widens a little, so that a lasting
           // change is followed after a while
@@ -576,6 +583,7 @@ export class Detectors {
           continue;
         }
       }
+      if (!storable) continue;
       st.metricLast[k] = x;
       const moved = st.metricLast[k] - last;
       // the usual step is learnt from what the range does not allow
