@@ -8,7 +8,7 @@ import {
   R_LAST_ARRIVAL, R_LAST_TS, R_SEQ_MAIN, R_SEQ_ALT, R_MAIN_ARRIVAL, R_ALT_ARRIVAL, R_SOURCE, R_PREV_SOURCE,
   R_SOURCE_CHANGED_AT, R_CRED, R_PREV_CRED, R_CRED_CHANGED_AT, R_FIRMWARE, R_GAP_FAST, R_GAP_SLOW, R_SIZE_MEAN,
   R_SIZE_VAR, R_SKEW_MEAN, R_EVENTS, R_SOURCE_FLIPS, R_CRED_FLIPS, R_FLAGS, R_METRIC_COUNT, R_METRIC_N,
-  R_METRIC_HASH, R_METRIC_MEAN, R_METRIC_VAR, METRIC_STRIDE, F_SILENCED, F_ALT_ADVANCED, F_SOURCE_MOVED_NET, F_CRED_OWNER,
+  R_METRIC_HASH, R_METRIC_LAST, R_METRIC_STEP, R_METRIC_DEV, METRIC_STRIDE, F_SILENCED, F_ALT_ADVANCED, F_SOURCE_MOVED_NET, F_CRED_OWNER,
   recordOf, keyOf, findDevice, credentialSlot, credOwners, credSeen,
 } from "./state";
 import {
@@ -354,7 +354,7 @@ export function scoreEvent(pr: usize, s: u32, isNew: bool, a: f64): void {
       store<f32>(rec + R_SIZE_VAR, <f32>((1 - alpha) * (v + alpha * d * d)));
     }
 
-    metrics(pr, rec);
+    metrics(pr, rec, gap);
   }
 
   const lastArrival = load<f64>(rec + R_LAST_ARRIVAL);
@@ -394,7 +394,7 @@ function initDevice(pr: usize, rec: usize, a: f64): void {
   memory.fill(rec + R_METRIC_N, 0, 8);
   memory.fill(rec + R_METRIC_HASH, 0, 8 * METRIC_STRIDE);
   if (clockSkew(ts, a, rec, 0)) store<f64>(rec + R_LAST_TS, 0);
-  metrics(pr, rec);
+  metrics(pr, rec, 0);
   store<u32>(rec + R_EVENTS, 1);
 }
 
@@ -422,11 +422,33 @@ function clockSkew(ts: f64, a: f64, rec: usize, n: u32): bool {
   return false;
 }
 
-function metrics(pr: usize, rec: usize): void {
+// Metric step model (src/core/reference/detectors.ts `metrics` explains it).
+const REVERT: f64 = 2;
+const FLAG_WIDEN: f64 = 1.1;
+const LONG_ALPHA: f64 = 1.0 / 4096.0;
+const F32_MAX: f64 = 3.4028234663852886e38;
+const Z_CAP: f64 = 1e9;
+const METRIC_SCORE_LO: f64 = 0.48;
+const METRIC_SCORE_SPAN: f64 = 0.5;
+
+/** f32 → bfloat16 bits, rounded to nearest even (as toBf16 in the reference). */
+@inline function toBf16(x: f64): u16 {
+  const b = reinterpret<u32>(<f32>x);
+  return <u16>((b + 0x7fff + ((b >>> 16) & 1)) >>> 16);
+}
+
+@inline function fromBf16(h: u16): f64 {
+  return <f64>reinterpret<f32>(<u32>h << 16);
+}
+
+function metrics(pr: usize, rec: usize, gap: f64): void {
   const count = load<u32>(pr + P.METRIC_COUNT);
   const warmup = param(PRM_METRIC_WARMUP);
   const Z = param(PRM_METRIC_Z);
   const floorAlpha = param(PRM_BASELINE_ALPHA);
+  const usual = <f64>load<f32>(rec + R_GAP_SLOW);
+  const g = usual > 0 ? gap / usual : 1;
+  const stretch = g > 1 ? g : 1;
   let mc = <u32>load<u8>(rec + R_METRIC_COUNT);
   for (let i: u32 = 0; i < count; i++) {
     const h = load<u32>(pr + P.METRIC_HASH + (i << 2));
@@ -435,34 +457,53 @@ function metrics(pr: usize, rec: usize): void {
     if (j == mc) {
       if (mc == 8) continue;
       store<u32>(rec + R_METRIC_HASH + j * METRIC_STRIDE, h);
-      store<f32>(rec + R_METRIC_MEAN + j * METRIC_STRIDE, 0);
-      store<f32>(rec + R_METRIC_VAR + j * METRIC_STRIDE, 0);
       store<u8>(rec + R_METRIC_N + j, 0);
       mc++;
     }
+    const m = rec + j * METRIC_STRIDE;
     const n = <u32>load<u8>(rec + R_METRIC_N + j);
-    const mean = <f64>load<f32>(rec + R_METRIC_MEAN + j * METRIC_STRIDE);
-    const v = <f64>load<f32>(rec + R_METRIC_VAR + j * METRIC_STRIDE);
-    let x = load<f64>(pr + P.METRIC_VALUE + (i << 3));
-    if (<f64>n >= warmup) {
-      const sd = Math.sqrt(v);
-      const am = mean < 0 ? -mean : mean;
-      let tolerance = sd;
-      if (tolerance < 0.02 * am) tolerance = 0.02 * am;
-      if (tolerance < 1e-6) tolerance = 1e-6;
-      const dx = x - mean;
-      const z = (dx < 0 ? -dx : dx) / tolerance;
-      if (z > Z) {
-        flag(B_METRIC_ANOMALY, graded(0.3, 0.65, z, Z), mean, x, sd, <f64>i);
-        x = dx < 0 ? mean - Z * tolerance : mean + Z * tolerance;
+    const x = load<f64>(pr + P.METRIC_VALUE + (i << 3));
+    const storable = x < F32_MAX && x > -F32_MAX;
+    if (n == 0) {
+      if (!storable) continue;
+      store<f32>(m + R_METRIC_LAST, <f32>x);
+      store<u16>(m + R_METRIC_STEP, 0);
+      store<u16>(m + R_METRIC_DEV, 0);
+      store<u8>(rec + R_METRIC_N + j, 1);
+      continue;
+    }
+    const last = <f64>load<f32>(m + R_METRIC_LAST);
+    const sq = fromBf16(load<u16>(m + R_METRIC_STEP));
+    const dev = fromBf16(load<u16>(m + R_METRIC_DEV));
+    const step = x - last;
+    const size = step < 0 ? -step : step;
+    const off = dev < 0 ? -dev : dev;
+    const towards = (step > 0 && dev < 0) || (step < 0 && dev > 0);
+    const tol = Math.sqrt(sq) * stretch;
+    const range = off - Z * tol;
+    const allow = towards && range > 0 ? REVERT * range : 0;
+    const alpha = <f64>n * floorAlpha < 1 ? 1 / <f64>n : floorAlpha;
+    if (<f64>n >= warmup && sq > 0) {
+      const excess = size - allow;
+      if (excess > Z * tol) {
+        const z = excess < tol * Z_CAP ? excess / tol : Z_CAP;
+        flag(B_METRIC_ANOMALY, graded(METRIC_SCORE_LO, METRIC_SCORE_SPAN, z, Z), last, x, tol, <f64>i);
+        store<u16>(m + R_METRIC_STEP, toBf16(sq * FLAG_WIDEN));
+        store<u8>(rec + R_METRIC_N + j, <u8>(n < 255 ? n + 1 : 255));
+        continue;
       }
     }
-    let alpha = 1 / <f64>(n + 1);
-    if (alpha < floorAlpha) alpha = floorAlpha;
-    const d = x - mean;
-    store<f32>(rec + R_METRIC_MEAN + j * METRIC_STRIDE, <f32>(mean + alpha * d));
-    store<f32>(rec + R_METRIC_VAR + j * METRIC_STRIDE, <f32>((1 - alpha) * (v + alpha * d * d)));
-    store<u8>(rec + R_METRIC_N + j, <u8>(n < 255 ? n + 1 : 255));
+    if (!storable) continue;
+    store<f32>(m + R_METRIC_LAST, <f32>x);
+    const moved = <f64>load<f32>(m + R_METRIC_LAST) - last;
+    const beyond = (moved < 0 ? -moved : moved) - allow;
+    if (beyond > 0) {
+      const u = stretch > 1 ? beyond / stretch : beyond;
+      store<u16>(m + R_METRIC_STEP, toBf16(sq > 0 ? sq + alpha * (u * u - sq) : u * u));
+      if (n < 255) store<u8>(rec + R_METRIC_N + j, <u8>(n + 1));
+    }
+    const beta = n < 255 ? 1 / <f64>(n + 1) : LONG_ALPHA;
+    store<u16>(m + R_METRIC_DEV, toBf16((1 - beta) * (dev + moved)));
   }
   store<u8>(rec + R_METRIC_COUNT, <u8>mc);
 }

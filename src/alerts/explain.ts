@@ -184,12 +184,14 @@ export function explain(f: Finding, ctx: ExplainContext): Explanation {
         evidence: { expected: { bytes: f.expected, sd: f.spread }, observed: { bytes: f.observed } },
       };
     case 'metric_anomaly': {
+      // expected: the last accepted reading; spread: the step the device usually makes in
+      // the time since it (the core judges the step, not the distance from a mean)
       const metrics = m?.metrics as Record<string, unknown> | undefined;
       const name = metrics ? Object.keys(metrics)[f.aux] ?? `metric #${f.aux}` : `metric #${f.aux}`;
-      const z = f.spread > 0 ? Math.abs(f.observed - f.expected) / f.spread : Infinity;
+      const ratio = f.spread > 0 ? Math.abs(f.observed - f.expected) / f.spread : Infinity;
       return {
-        summary: `${name} ${num(f.observed)}, usual ${num(f.expected)} ± ${num(f.spread)}${Number.isFinite(z) ? ` (${round(z)} σ)` : ''}`,
-        evidence: { expected: { [name]: f.expected, sd: f.spread }, observed: { [name]: f.observed }, metric: name },
+        summary: `${name} ${num(f.observed)}, usual step ± ${num(f.spread)} from ${num(f.expected)}${Number.isFinite(ratio) ? ` (${round(ratio)}×)` : ''}`,
+        evidence: { expected: { [name]: f.expected, step: f.spread }, observed: { [name]: f.observed }, metric: name },
       };
     }
     // Inventory checks: what the inventory says against what the message shows.

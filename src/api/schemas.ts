@@ -146,8 +146,9 @@ const metricSchema = {
   properties: {
     name: { type: 'string', nullable: true, description: 'null until a message naming it has been seen' },
     nameHash: { type: 'integer' },
-    mean: { type: 'number' },
-    sd: { type: 'number' },
+    last: { type: 'number', description: 'last accepted reading' },
+    step: { type: 'number', description: 'usual step between two readings one usual interval apart' },
+    mean: { type: 'number', description: 'long-run mean (running mean, then an EWMA of ~4096 readings)' },
     samples: { type: 'integer' },
   },
 } as const;

@@ -2,12 +2,17 @@
 // reference's arrays) for the API and for tools. Not on the hot path.
 
 import { firmwareText, sourceText } from '../alerts/explain';
+import { fromBf16 } from './reference/detectors';
 
 export interface DeviceMetricBaseline {
   /** metricNameHash of the metric's name (names are not kept in the core). */
   nameHash: number;
+  /** Last accepted reading. */
+  last: number;
+  /** Usual step between two readings one usual interval apart (root mean square). */
+  step: number;
+  /** Long-run mean (a running mean, then an EWMA of ~4096 readings). */
   mean: number;
-  sd: number;
   samples: number;
 }
 
@@ -61,7 +66,8 @@ export interface RawDevice {
   skewMean: number;
   flags: number;
   partition: number;
-  metrics: { hash: number; mean: number; variance: number; n: number }[];
+  /** Metric state as stored: last accepted reading (f32), usual squared step and offset from the long-run mean (bfloat16 bits). */
+  metrics: { hash: number; last: number; step: number; dev: number; n: number }[];
 }
 
 const hex = (hi: number, lo: number) => hi.toString(16).padStart(8, '0') + lo.toString(16).padStart(8, '0');
@@ -92,6 +98,6 @@ export function decodeDevice(r: RawDevice): DeviceRecord {
     clockOffsetMs: r.skewMean,
     silenced: (r.flags & 1) !== 0,
     partition: r.partition,
-    metrics: r.metrics.map((m) => ({ nameHash: m.hash, mean: m.mean, sd: Math.sqrt(m.variance), samples: m.n })),
+    metrics: r.metrics.map((m) => ({ nameHash: m.hash, last: m.last, step: Math.sqrt(fromBf16(m.step)), mean: m.last - fromBf16(m.dev), samples: m.n })),
   };
 }

@@ -37,9 +37,13 @@ export interface CoreParams {
   sizeZ: number;
   /** …when the payload is also at least this many times the usual size. */
   sizeMinRatio: number;
-  /** Metric z-score (against the device's own baseline) that is an anomaly. */
+  /**
+   * A metric reading is flagged when its step from the last accepted reading exceeds this
+   * many usual steps (stretched by the time since the device's last message); it is an
+   * alert (score 0.5) from ~1.08× this.
+   */
   metricZ: number;
-  /** EWMA weight of the metric and size baselines once warm. */
+  /** EWMA weight of the size baseline and of each metric's usual step once warm. */
   baselineAlpha: number;
   /**
    * Credential claims for other instances (scale-out): a device holding its credential in

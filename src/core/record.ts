@@ -9,7 +9,7 @@ import type { DeviceState } from './reference/state';
 export const REC = {
   LAST_ARRIVAL: 0, LAST_TS: 8, SEQ_MAIN: 16, MAIN_ARRIVAL: 24, SOURCE: 32, CRED: 40, FIRMWARE: 48, GAP_FAST: 56,
   GAP_SLOW: 60, SIZE_MEAN: 64, SIZE_VAR: 68, SKEW_MEAN: 72, EVENTS: 76, FLAGS: 80, METRIC_COUNT: 82, ID_LEN: 83,
-  METRIC_N: 84, METRIC_HASH: 92, METRIC_MEAN: 96, METRIC_VAR: 100, METRIC_STRIDE: 12, SOURCE_FLIPS: 188,
+  METRIC_N: 84, METRIC_HASH: 92, METRIC_LAST: 96, METRIC_STEP: 100, METRIC_DEV: 102, METRIC_STRIDE: 12, SOURCE_FLIPS: 188,
   CRED_FLIPS: 190, SEQ_ALT: 192, ALT_ARRIVAL: 200, PREV_SOURCE: 208, SOURCE_CHANGED_AT: 216, PREV_CRED: 224,
   CRED_CHANGED_AT: 232, ID: 240, SIZE: 256,
 } as const;
@@ -49,8 +49,9 @@ export function writeRecord(st: DeviceState, s: number, v: DataView, at: number)
     const m = at + REC.METRIC_HASH + j * REC.METRIC_STRIDE;
     v.setUint8(at + REC.METRIC_N + j, st.metricN[s * 8 + j]);
     v.setUint32(m, st.metricHash[s * 8 + j], true);
-    v.setFloat32(m + 4, st.metricMean[s * 8 + j], true);
-    v.setFloat32(m + 8, st.metricVar[s * 8 + j], true);
+    v.setFloat32(m + 4, st.metricLast[s * 8 + j], true);
+    v.setUint16(m + 8, st.metricStep[s * 8 + j], true);
+    v.setUint16(m + 10, st.metricDev[s * 8 + j], true);
   }
 }
 
@@ -71,7 +72,8 @@ export function readRecord(st: DeviceState, s: number, v: DataView, at: number):
     const m = at + REC.METRIC_HASH + j * REC.METRIC_STRIDE;
     st.metricN[s * 8 + j] = v.getUint8(at + REC.METRIC_N + j);
     st.metricHash[s * 8 + j] = v.getUint32(m, true);
-    st.metricMean[s * 8 + j] = v.getFloat32(m + 4, true);
-    st.metricVar[s * 8 + j] = v.getFloat32(m + 8, true);
+    st.metricLast[s * 8 + j] = v.getFloat32(m + 4, true);
+    st.metricStep[s * 8 + j] = v.getUint16(m + 8, true);
+    st.metricDev[s * 8 + j] = v.getUint16(m + 10, true);
   }
 }

@@ -14,7 +14,9 @@ import { crc32 } from 'node:zlib';
 import { REC } from './record';
 
 export const SNAPSHOT_MAGIC = 0x31535345; // "ESS1"
-export const SNAPSHOT_VERSION = 1;
+// 2: metric state is a step model (last reading, usual step, offset from the long-run
+// mean); a version-1 snapshot still restores its devices, with their metrics relearned.
+export const SNAPSHOT_VERSION = 2;
 const HEADER = 40;
 const UNKNOWN_OFFSET = 0xffffffffffffffffn;
 
@@ -86,7 +88,7 @@ export function decodeSnapshot(bytes: Uint8Array): DecodedSnapshot {
   const v = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   if (v.getUint32(0, true) !== SNAPSHOT_MAGIC) throw new SnapshotError('not a partition snapshot (bad magic)');
   const version = v.getUint32(4, true);
-  if (version !== SNAPSHOT_VERSION) throw new SnapshotError(`snapshot version ${version}, this build reads ${SNAPSHOT_VERSION}`);
+  if (version !== SNAPSHOT_VERSION && version !== 1) throw new SnapshotError(`snapshot version ${version}, this build reads 1 and ${SNAPSHOT_VERSION}`);
   const crcAt = bytes.length - 4;
   if (crc32(bytes.subarray(0, crcAt)) !== v.getUint32(crcAt, true)) throw new SnapshotError('snapshot checksum mismatch (corrupt or truncated)');
   const partition = v.getUint32(8, true);
@@ -103,6 +105,8 @@ export function decodeSnapshot(bytes: Uint8Array): DecodedSnapshot {
     keys[2 * i + 1] = v.getUint32(at, true);
     keys[2 * i] = v.getUint32(at + 4, true);
     records.set(bytes.subarray(at + 8, at + 8 + REC.SIZE), i * REC.SIZE);
+    // version 1 held a level model in the metric fields: keep the device, relearn its metrics
+    if (version === 1) records.fill(0, i * REC.SIZE + REC.METRIC_N, i * REC.SIZE + REC.METRIC_N + 8);
     at += 8 + REC.SIZE;
   }
   const ids: string[] = new Array(n);

@@ -284,7 +284,7 @@ export class WasmCore implements Core {
     const metrics = [];
     for (let j = 0; j < r.getUint8(p + REC.METRIC_COUNT); j++) {
       const m = REC.METRIC_STRIDE * j;
-      metrics.push({ hash: u32(REC.METRIC_HASH + m), mean: f32(REC.METRIC_MEAN + m), variance: f32(REC.METRIC_VAR + m), n: r.getUint8(p + REC.METRIC_N + j) });
+      metrics.push({ hash: u32(REC.METRIC_HASH + m), last: f32(REC.METRIC_LAST + m), step: r.getUint16(p + REC.METRIC_STEP + m, true), dev: r.getUint16(p + REC.METRIC_DEV + m, true), n: r.getUint8(p + REC.METRIC_N + j) });
     }
     return decodeDevice({
       slot,

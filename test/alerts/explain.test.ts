@@ -47,9 +47,10 @@ test('source, firmware, clock, rate, silence, size, metric', () => {
   assert.match(explain(f('rate_spike', 30_000, 1000, 8), ctx()).summary, /every 1 s instead of every 30 s \(30× the usual rate\)/);
   assert.match(explain(f('silence', 30_000, 2 * 3_600_000, 900_000, 0), ctx()).summary, /^no message for 2 h; usually every 30 s \(limit 15 min\)/);
   assert.equal(explain(f('size_anomaly', 210, 49_152, 30), ctx()).summary, 'payload 48 kB, usual 210 B ± 30 B (234×)');
-  const m = explain(f('metric_anomaly', 21.5, 500, 0.8, 1), ctx({ metrics: { rh: 40, temp: 500 } }));
-  assert.equal(m.summary, 'temp 500, usual 21.5 ± 0.8 (598 σ)');
-  assert.deepEqual(m.evidence.expected, { temp: 21.5, sd: 0.8 });
+  const m = explain(f('metric_anomaly', 21.2, 29.5, 0.3, 1), ctx({ metrics: { rh: 40, temp: 29.5 } }));
+  assert.equal(m.summary, 'temp 29.5, usual step ± 0.3 from 21.2 (27.7×)');
+  assert.deepEqual(m.evidence.expected, { temp: 21.2, step: 0.3 });
+  assert.deepEqual(m.evidence.observed, { temp: 29.5 });
 });
 
 test('inventory kinds: what the inventory lists against what the message shows', () => {

@@ -9,6 +9,24 @@ import { byMessage, encode, merge, Msg, readVerdicts, scoreAll, series, T0, Verd
 
 const ALERT = 0.5;
 
+function round(x: number, decimals: number): number {
+  const f = 10 ** decimals;
+  return Math.round(x * f) / f;
+}
+
+/** Standard normal draws from a fixed seed (mulberry32 + Box–Muller): the same stream on every run. */
+function normal(seed: number): () => number {
+  let a = seed >>> 0;
+  const uniform = () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+  return () => Math.sqrt(-2 * Math.log(1 - uniform())) * Math.cos(2 * Math.PI * uniform());
+}
+
 function alerting(rows: VerdictRow[]): VerdictRow[] {
   return rows.filter((r) => r.score >= ALERT);
 }
@@ -227,6 +245,108 @@ for (const engine of ENGINES) {
       assert.equal(rows[200].top, 'metric_anomaly');
       assert.equal(rows[200].ev1.observed, 500);
       assert.equal(rows[200].ev1.aux, 0); // the first metric of the message
+    });
+
+    // Out of pattern: readings a sensor could give but this device would not. The level
+    // of each of these metrics spreads widely (a daily cycle, a meter's growth, a slow
+    // drain, a position far from zero) while its step from one reading to the next stays
+    // small, so only the step shows the injection.
+    const HOUR = 3_600_000;
+    const pattern = {
+      // a thermostat: 21 °C ± 2 over the day, noise 0.08, 2 decimals, every 30 s
+      thermostat: (t: number, r: () => number) => round(21 + 2 * Math.cos((2 * Math.PI * t) / (24 * HOUR)) + 0.08 * r(), 2),
+      // a meter at 20,000 kWh using 1.2 kWh an hour, every 60 s
+      meter: (t: number) => round(20_000 + (1.2 * t) / HOUR, 3),
+      // a battery draining 0.5 points an hour, 1 decimal, every 120 s
+      battery: (t: number, r: () => number) => round(90 - (0.5 * t) / HOUR + 0.05 * r(), 1),
+      // a tracker's latitude: a walk of ~0.0005° per 120 s, 3 decimals
+      lat: (_t: number, r: () => number, walk: { x: number }) => round((walk.x += 0.0005 * r()), 3),
+    };
+    const streams: [string, number, keyof typeof pattern, number][] = [
+      ['thermostat 8 °C above its daily range', 30_000, 'thermostat', 8],
+      ['meter jumping 30 hours of consumption', 60_000, 'meter', 36],
+      ['battery dropping 30 points', 120_000, 'battery', -30],
+      ['position jumping ~5 km', 120_000, 'lat', 0.05],
+    ];
+    for (const [what, every, kind, jump] of streams) {
+      test(`metric anomaly out of pattern: ${what}; the pattern itself is quiet`, () => {
+        const r = normal(7);
+        const walk = { x: 48.2 };
+        const n = Math.round((8 * HOUR) / every);
+        const msgs = series(n + 3, { deviceId: `oop-${kind}` }, every).map((m, i) => {
+          const t = (m.ts as number) - T0;
+          const v = pattern[kind](t, r, walk);
+          return { ...m, metrics: { [kind]: i >= n && i < n + 2 ? v + jump : v } };
+        });
+        const rows = byMessage(scoreAll(engine, msgs));
+        assert.deepEqual(alerting(rows.slice(0, n)), []);
+        assert.equal(rows[n].top, 'metric_anomaly');
+        assert.ok(rows[n].score >= ALERT, `score ${rows[n].score}`);
+        assert.equal(rows[n].ev1.observed, (msgs[n].metrics as Record<string, number>)[kind]);
+        assert.equal(rows[n].ev1.expected, Math.fround((msgs[n - 1].metrics as Record<string, number>)[kind]));
+        assert.ok(rows[n].ev1.spread < Math.abs(jump) / 6, `usual step ${rows[n].ev1.spread}`);
+        // the burst does not become the baseline: its second reading is flagged too
+        assert.equal(rows[n + 1].top, 'metric_anomaly');
+      });
+    }
+
+    test('metric anomaly: absurd readings (beyond what an f32 holds, near the f64 limit) are flagged high and blind nothing', () => {
+      const msgs = series(200, { deviceId: 'huge-1' });
+      const at = (i: number, temp: number) => ({ ...series(1, { deviceId: 'huge-1' }, 30_000, T0 + i * 30_000, i)[0], metrics: { temp, rh: 40 } });
+      // one in the warm-up, where nothing is judged yet, and one once warm
+      msgs[10] = at(10, 1e300);
+      const rows = byMessage(scoreAll(engine, [...msgs, at(200, -1.7e308), at(201, 500)]));
+      assert.deepEqual(alerting(rows.slice(0, 200)), []);
+      assert.equal(rows[200].top, 'metric_anomaly');
+      assert.ok(rows[200].score >= 0.85, `score ${rows[200].score}`);
+      assert.equal(rows[201].top, 'metric_anomaly'); // the metric still judges
+    });
+
+    test('benign: a battery recharged after a long drain stays quiet', () => {
+      const r = normal(11);
+      let level = 100;
+      const msgs = series(3000, { deviceId: 'bat-1' }, 120_000).map((m) => {
+        level -= 0.035 * (1 + 0.2 * r());
+        if (level < 5) level = 100; // recharged
+        return { ...m, metrics: { battery: round(level + 0.05 * r(), 1) } };
+      });
+      const recharge = msgs.findIndex((m, i) => i > 0 && (m.metrics as Record<string, number>).battery > (msgs[i - 1].metrics as Record<string, number>).battery + 50);
+      assert.ok(recharge > 0, 'the stream has a recharge');
+      const rows = byMessage(scoreAll(engine, msgs));
+      assert.deepEqual(alerting(rows), []);
+    });
+
+    test('benign: a metric constant for hours that starts moving stays quiet', () => {
+      const r = normal(5);
+      const walk = { x: 45.5 };
+      // a tracker that moves for 4 h, is parked for 6 h, then moves again; a valve at 0 for
+      // 9 h that opens slowly; a CO2 sensor pinned at its floor of 350 ppm (one reading of
+      // 351 early on) until the room fills and its readings carry their full noise
+      const msgs = series(600, { deviceId: 'park-1' }, 60_000).map((m, i) => {
+        const moving = i < 240 || i >= 600 - 60;
+        const lat = moving ? round((walk.x += 0.0005 * r()), 3) : round(walk.x, 3);
+        const valve = i < 540 ? 0 : round((i - 540) * 0.4 + 0.1 * r(), 1);
+        const co2 = i === 5 ? 351 : Math.max(350, Math.round(300 + (i > 540 ? (i - 540) * 3 : 0) + 15 * r()));
+        return { ...m, metrics: { lat, valve, co2 } };
+      });
+      assert.ok(msgs.slice(541).some((m) => (m.metrics as Record<string, number>).co2 > 360), 'the CO2 leaves its floor');
+      const rows = byMessage(scoreAll(engine, msgs));
+      assert.deepEqual(alerting(rows), []);
+    });
+
+    test('benign: daily cycles and meter growth over two days, and a device back after a 3 h gap, stay quiet', () => {
+      const r = normal(3);
+      const every = 60_000;
+      const day = (t: number) => ({
+        temp: pattern.thermostat(t, r),
+        kwh: pattern.meter(t),
+        power: round(900 + 600 * Math.cos((2 * Math.PI * (t - 19 * HOUR)) / (24 * HOUR)) + 40 * r(), 1),
+      });
+      const before = series(2 * 24 * 60, { deviceId: 'day-1' }, every).map((m) => ({ ...m, metrics: day((m.ts as number) - T0) }));
+      const resume = T0 + 2 * 24 * HOUR + 3 * HOUR;
+      const after = series(120, { deviceId: 'day-1' }, every, resume, 2 * 24 * 60 + 180).map((m) => ({ ...m, metrics: day((m.ts as number) - T0) }));
+      const rows = byMessage(scoreAll(engine, [...before, ...after]));
+      assert.deepEqual(alerting(rows).map((x) => `${x.message} ${x.top} ${x.ev1.expected} → ${x.ev1.observed}`), []);
     });
 
     test('bounded table: a flood of random ids evicts the stalest devices and counts it', () => {

@@ -10,6 +10,8 @@ import { ALERT_KINDS, NO_REASON, SWEEP_MESSAGE, V } from '../../src/core/layout'
 import { decodeSnapshot, encodeSnapshot, SnapshotError } from '../../src/core/snapshot';
 import { createFleet } from '../../src/ingest/simulator';
 import { hashString } from '../../src/core/reference/hash';
+import { REC } from '../../src/core/record';
+import { crc32 } from 'node:zlib';
 
 const PARTITIONS = 4;
 // Sweeps off: silence is judged per instance over the devices it holds, so its timing
@@ -88,6 +90,30 @@ describe('partition snapshots', () => {
     version[4] = 9;
     assert.throws(() => decodeSnapshot(version), /version 9/);
     assert.throws(() => decodeSnapshot(Buffer.from('{"not":"a snapshot"}'.padEnd(64))), /bad magic/);
+  });
+
+  test('a version-1 snapshot (metric fields of the older level model) restores its devices and relearns their metrics', () => {
+    const core = createCore('wasm', PARAMS);
+    score(core, msgs.slice(0, 5000), []);
+    const state = core.exportPartition(1);
+    const bytes = encodeSnapshot(state);
+    const v1 = bytes.slice();
+    new DataView(v1.buffer).setUint32(4, 1, true);
+    new DataView(v1.buffer).setUint32(v1.length - 4, crc32(v1.subarray(0, v1.length - 4)), true);
+    const back = decodeSnapshot(v1).state;
+    assert.deepEqual(back.ids, state.ids);
+    let learnt = 0;
+    for (let i = 0; i < state.ids.length; i++) {
+      const r = i * REC.SIZE;
+      for (let j = 0; j < 8; j++) learnt += state.records[r + REC.METRIC_N + j];
+      const expected = state.records.slice(r, r + REC.SIZE);
+      expected.fill(0, REC.METRIC_N, REC.METRIC_N + 8);
+      assert.deepEqual(back.records.slice(r, r + REC.SIZE), expected);
+    }
+    assert.ok(learnt > 0, 'the devices had learnt metrics');
+    const restored = createCore('reference', PARAMS);
+    restored.importPartition(back);
+    assert.equal(restored.describe(restored.findDevice(state.ids[0]))?.metrics.every((m) => m.samples === 0), true);
   });
 
   const pairs: [Engine, Engine][] = [...ENGINES.map((e) => [e, e] as [Engine, Engine]), ['wasm', 'reference'], ['reference', 'wasm']];

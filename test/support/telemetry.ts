@@ -37,17 +37,22 @@ export function encode(m: Msg | string): Uint8Array {
   return Buffer.from(typeof m === 'string' ? m : JSON.stringify(m));
 }
 
-/** A device sending every `every` ms from `start`, n messages, seq from `seq0`. */
+/**
+ * A device sending every `every` ms from `start`, n messages, seq from `seq0`. Its readings
+ * follow the time (one period step per 30 s), so a series that resumes later continues
+ * the same curve, as a real sensor would.
+ */
 export function series(n: number, base: Partial<Msg> & { deviceId: string }, every = 30_000, start = T0, seq0 = 0): Msg[] {
   const out: Msg[] = [];
   for (let i = 0; i < n; i++) {
     const ts = start + i * every;
+    const k = (ts - T0) / 30_000;
     out.push({
       source: '10.1.0.7',
       credential: `sha256:${base.deviceId}`,
       firmware: '2.4.1',
       bytes: 200 + ((i * 7) % 13),
-      metrics: { temp: 21 + Math.sin(i / 5) * 0.5, rh: 40 + Math.cos(i / 7) },
+      metrics: { temp: 21 + Math.sin(k / 5) * 0.5, rh: 40 + Math.cos(k / 7) },
       seq: seq0 + i,
       arrivalTs: ts + 40,
       ...base,

@@ -326,7 +326,7 @@
       const block = el('div', 'spark-block');
       const title = el('div', 'spark-title');
       title.appendChild(el('span', '', name));
-      title.appendChild(el('span', 'mono', `${num(values[values.length - 1])}${base ? `  (usual ${num(base.mean)} ± ${num(base.sd)})` : ''}`));
+      title.appendChild(el('span', 'mono', `${num(values[values.length - 1])}${base ? `  (usual step ± ${num(base.step)})` : ''}`));
       block.appendChild(title);
       const svg = document.createElementNS('http://www.w3.org/2000/svg', 'svg');
       svg.setAttribute('class', 'spark');
@@ -334,7 +334,7 @@
       svg.setAttribute('preserveAspectRatio', 'none');
       block.appendChild(svg);
       box.appendChild(block);
-      spark(svg, values, base && base.samples > 1 ? { band: [base.mean - 2 * base.sd, base.mean + 2 * base.sd] } : {});
+      spark(svg, values, base && base.samples > 1 ? { band: [base.last - 2 * base.step, base.last + 2 * base.step] } : {});
     }
     const dl = $('dev-facts');
     dl.replaceChildren();
@@ -349,7 +349,7 @@
       fact(dl, 'interval', `usual ${duration(dev.usualIntervalMs)}, recent ${duration(dev.recentIntervalMs)}`);
       fact(dl, 'payload', `${num(dev.payloadBytes.mean, 0)} ± ${num(dev.payloadBytes.sd, 0)} bytes`);
       fact(dl, 'clock offset', duration(Math.abs(dev.clockOffsetMs)) + (dev.clockOffsetMs < 0 ? ' behind' : ' ahead'));
-      for (const m of dev.metrics) if (!names.has(m.name)) fact(dl, m.name || `metric #${m.nameHash}`, `${num(m.mean)} ± ${num(m.sd)} (${m.samples} samples)`);
+      for (const m of dev.metrics) if (!names.has(m.name)) fact(dl, m.name || `metric #${m.nameHash}`, `${num(m.last)}, usual step ± ${num(m.step)}, long-run mean ${num(m.mean)} (${m.samples} samples)`);
       fact(dl, 'open alerts', d.openAlerts.map((a) => a.kind.replace(/_/g, ' ')).join(', ') || 'none');
     }
     $('dev-note').textContent = dev

@@ -262,7 +262,7 @@ export class ReferenceCore implements Core {
     const metrics = [];
     for (let j = 0; j < st.metricCount[slot]; j++) {
       const k = slot * 8 + j;
-      metrics.push({ hash: st.metricHash[k], mean: st.metricMean[k], variance: st.metricVar[k], n: st.metricN[k] });
+      metrics.push({ hash: st.metricHash[k], last: st.metricLast[k], step: st.metricStep[k], dev: st.metricDev[k], n: st.metricN[k] });
     }
     return decodeDevice({
       slot,

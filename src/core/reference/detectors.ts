@@ -81,6 +81,36 @@ function graded(lo: number, span: number, x: number, t: number): number {
   return lo + (span * (x - t)) / (x + t);
 }
 
+// Metric step model (see `metrics`).
+/** A step back towards the long-run mean may go up to this many times the reading's offset from it. */
+const REVERT = 2;
+/** A flagged reading widens the usual squared step by this factor (the step by ~5 %). */
+const FLAG_WIDEN = 1.1;
+/** Largest finite f32 (the last reading is kept as one). */
+const F32_MAX = 3.4028234663852886e38;
+/** A step z-score is capped here, so that an absurd reading still scores (∞/∞ would not). */
+const Z_CAP = 1e9;
+/** EWMA weight of the long-run mean once a metric has 255 readings (a plain mean before). */
+const LONG_ALPHA = 1 / 4096;
+/** Score of a metric finding: graded(LO, SPAN, z, metricZ); an alert (0.5) from z ≈ 1.08·metricZ, medium (0.65) from ≈ 2·metricZ, high (0.85) from ≈ 6.7·metricZ. */
+const METRIC_SCORE_LO = 0.48;
+const METRIC_SCORE_SPAN = 0.5;
+
+// bfloat16: the upper half of an f32, rounded to nearest even (8 significant bits). The
+// usual step and the offset from the mean are spreads, kept in two bytes each so that a
+// metric's state stays 12 bytes; V8 and WASM round the same way.
+const bfF32 = new Float32Array(1);
+const bfU32 = new Uint32Array(bfF32.buffer);
+export function toBf16(x: number): number {
+  bfF32[0] = x;
+  const b = bfU32[0];
+  return ((b + 0x7fff + ((b >>> 16) & 1)) >>> 16) & 0xffff;
+}
+export function fromBf16(h: number): number {
+  bfU32[0] = h << 16;
+  return bfF32[0];
+}
+
 /** IPv4-coded sources as an exact f64 (port·2^32 + address); hashed sources as −1. */
 export function sourceNumber(hi: number, lo: number): number {
   return hi >= 0x80000000 ? (hi & 0x1ffff) * 4294967296 + lo : -1;
@@ -398,7 +428,7 @@ export class Detectors {
         st.sizeVar[s] = (1 - alpha) * (v + alpha * d * d);
       }
 
-      this.metrics(e, s, f);
+      this.metrics(e, s, f, gap);
     }
 
     const lastArrival = st.lastArrival[s];
@@ -441,12 +471,13 @@ export class Detectors {
     for (let j = 0; j < 8; j++) {
       st.metricN[s * 8 + j] = 0;
       st.metricHash[s * 8 + j] = 0;
-      st.metricMean[s * 8 + j] = 0;
-      st.metricVar[s * 8 + j] = 0;
+      st.metricLast[s * 8 + j] = 0;
+      st.metricStep[s * 8 + j] = 0;
+      st.metricDev[s * 8 + j] = 0;
     }
     const skewed = this.clockSkew(e.ts, a, s, 0, f);
     if (skewed) st.lastTs[s] = 0;
-    this.metrics(e, s, f);
+    this.metrics(e, s, f, 0);
     st.events[s] = 1;
   }
 
@@ -475,11 +506,34 @@ export class Detectors {
     return false;
   }
 
-  /** Per-device, per-metric robust EWMA z-score (up to 8 metrics per device). */
-  private metrics(e: EventInput, s: number, f: Findings): void {
+  /**
+   * Per-device, per-metric step model (up to 8 metrics per device). A reading is judged by
+   * its step from the last accepted reading against the metric's usual step, not by its
+   * distance from a mean: a daily cycle, a meter's growth or a battery's drain widen the
+   * spread of the level but not of the step, so a reading that leaves the device's own
+   * pattern (a jump of hours of consumption, a position 5 km away) stands out.
+   * - The usual step is an EWMA of the squared step per usual interval; a step made after a
+   *   longer silence may be that many times larger (trends and daily cycles move linearly
+   *   with time; a random walk only with its square root, so this is the lenient choice).
+   *   Steps of zero are not averaged in, so a metric that sat still for hours keeps the
+   *   step it had when it moved (a parked tracker that drives off again), and the warm-up
+   *   counts the steps learnt, not the readings: a metric pinned at a bound (a CO2 sensor
+   *   at its floor) has shown no usual step yet, however long it has reported.
+   * - The offset of the last reading from the metric's long-run mean (a running mean over
+   *   the first 255 readings, then an EWMA of ~4096) gives a reading its range: a step back
+   *   towards the mean may go up to REVERT times that offset (a battery recharged after a
+   *   long drain, the other side of a daily cycle) before the usual step counts.
+   * - A flagged reading is not taken as the new level, so every reading of an injected
+   *   burst is judged against the device's own last reading; it only widens the usual
+   *   step a little, as a step at the threshold would, so a lasting change is followed.
+   */
+  private metrics(e: EventInput, s: number, f: Findings, gap: number): void {
     const st = this.st;
     const p = this.p;
     const base = s * 8;
+    const usual = st.gapSlow[s];
+    const g = usual > 0 ? gap / usual : 1;
+    const stretch = g > 1 ? g : 1;
     let mc = st.metricCount[s];
     for (let i = 0; i < e.metricCount; i++) {
       const h = e.metricHash[i];
@@ -488,36 +542,59 @@ export class Detectors {
       if (j === mc) {
         if (mc === 8) continue;
         st.metricHash[base + j] = h;
-        st.metricMean[base + j] = 0;
-        st.metricVar[base + j] = 0;
         st.metricN[base + j] = 0;
         mc++;
       }
       const k = base + j;
       const n = st.metricN[k];
-      const mean = st.metricMean[k];
-      const v = st.metricVar[k];
-      let x = e.metricValue[i];
-      if (n >= p.metricWarmup) {
-        const sd = Math.sqrt(v);
-        const am = mean < 0 ? -mean : mean;
-        let tol = sd;
-        if (tol < 0.02 * am) tol = 0.02 * am;
-        if (tol < 1e-6) tol = 1e-6;
-        const dx = x - mean;
-        const z = (dx < 0 ? -dx : dx) / tol;
-        if (z > p.metricZ) {
-          f.flag(B.METRIC_ANOMALY, graded(0.3, 0.65, z, p.metricZ), mean, x, sd, i);
-          // learn from it only up to the threshold, so a burst cannot drag the baseline
-          x = dx < 0 ? mean - p.metricZ * tol : mean + p.metricZ * tol;
+      const x = e.metricValue[i];
+      // beyond the range of the f32 it would be kept in: judged, never learnt
+      const storable = x < F32_MAX && x > -F32_MAX;
+      if (n === 0) {
+        if (!storable) continue;
+        st.metricLast[k] = x;
+        st.metricStep[k] = 0;
+        st.metricDev[k] = 0;
+        st.metricN[k] = 1;
+        continue;
+      }
+      const last = st.metricLast[k];
+      const sq = fromBf16(st.metricStep[k]);
+      const dev = fromBf16(st.metricDev[k]);
+      const step = x - last;
+      const size = step < 0 ? -step : step;
+      const off = dev < 0 ? -dev : dev;
+      const towards = (step > 0 && dev < 0) || (step < 0 && dev > 0);
+      const tol = Math.sqrt(sq) * stretch;
+      // a step back towards the long-run mean may go up to REVERT times the part of the
+      // offset that the usual steps do not explain
+      const range = off - p.metricZ * tol;
+      const allow = towards && range > 0 ? REVERT * range : 0;
+      const alpha = n * p.baselineAlpha < 1 ? 1 / n : p.baselineAlpha;
+      if (n >= p.metricWarmup && sq > 0) {
+        const excess = size - allow;
+        if (excess > p.metricZ * tol) {
+          const z = excess < tol * Z_CAP ? excess / tol : Z_CAP;
+          f.flag(B.METRIC_ANOMALY, graded(METRIC_SCORE_LO, METRIC_SCORE_SPAN, z, p.metricZ), last, x, tol, i);
+          // not taken as the new level; the usual step widens a little, so that a lasting
+          // change is followed after a while
+          st.metricStep[k] = toBf16(sq * FLAG_WIDEN);
+          st.metricN[k] = n < 255 ? n + 1 : 255;
+          continue;
         }
       }
-      let alpha = 1 / (n + 1);
-      if (alpha < p.baselineAlpha) alpha = p.baselineAlpha;
-      const d = x - mean;
-      st.metricMean[k] = mean + alpha * d;
-      st.metricVar[k] = (1 - alpha) * (v + alpha * d * d);
-      st.metricN[k] = n < 255 ? n + 1 : 255;
+      if (!storable) continue;
+      st.metricLast[k] = x;
+      const moved = st.metricLast[k] - last;
+      // the usual step is learnt from what the range does not allow
+      const beyond = (moved < 0 ? -moved : moved) - allow;
+      if (beyond > 0) {
+        const u = stretch > 1 ? beyond / stretch : beyond;
+        st.metricStep[k] = toBf16(sq > 0 ? sq + alpha * (u * u - sq) : u * u);
+        if (n < 255) st.metricN[k] = n + 1;
+      }
+      const beta = n < 255 ? 1 / (n + 1) : LONG_ALPHA;
+      st.metricDev[k] = toBf16((1 - beta) * (dev + moved));
     }
     st.metricCount[s] = mc;
   }

@@ -57,8 +57,12 @@ export class DeviceState {
   readonly metricCount: Uint8Array;
   readonly metricN: Uint8Array; // × 8
   readonly metricHash: Uint32Array; // × 8
-  readonly metricMean: Float32Array; // × 8
-  readonly metricVar: Float32Array; // × 8
+  /** Last accepted reading of each metric (× 8). */
+  readonly metricLast: Float32Array;
+  /** Usual squared step per usual interval, bfloat16 bits (× 8). */
+  readonly metricStep: Uint16Array;
+  /** Last accepted reading minus the metric's long-run mean, bfloat16 bits (× 8). */
+  readonly metricDev: Uint16Array;
   readonly ids: (string | undefined)[];
   /** Kafka partition each device's events came from last (snapshots work per partition). */
   readonly partition: Uint16Array;
@@ -98,8 +102,9 @@ export class DeviceState {
     this.metricCount = new Uint8Array(n);
     this.metricN = new Uint8Array(n * 8);
     this.metricHash = new Uint32Array(n * 8);
-    this.metricMean = new Float32Array(n * 8);
-    this.metricVar = new Float32Array(n * 8);
+    this.metricLast = new Float32Array(n * 8);
+    this.metricStep = new Uint16Array(n * 8);
+    this.metricDev = new Uint16Array(n * 8);
     this.ids = new Array(n);
     this.partition = new Uint16Array(n);
   }
