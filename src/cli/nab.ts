@@ -11,8 +11,8 @@ import { checkDetectorName, DataFile, readCorpus, readWindows, WindowsMap, write
 import { COMPACT_LAYOUT, STANDARD_LAYOUT, StateLayout } from '../nab/detector';
 import { createMetricDetector, METRIC_ENGINES, MetricEngine } from '../nab/engine';
 import { PROFILE_NAMES, NAB_PROFILES } from '../nab/profiles';
-import { prepareCorpus, scoreCorpus, SeriesInput } from '../nab/scorer';
-import { scoreSeriesWithCore } from '../nab/step';
+import { prepareCorpus, scoreCorpus, scoreCorpusAtThresholds, SeriesInput } from '../nab/scorer';
+import { PRODUCTION_ALERT_SCORE, scoreSeriesWithCore } from '../nab/step';
 import { choiceFlag, parseFlags, runCommand, UsageError } from './args';
 
 export const NAB_HELP = `Usage: edge-sentinel nab --data <dir> --labels <combined_windows.json> --results <dir> [options]
@@ -76,6 +76,8 @@ export interface NabRun {
   /** Step model: rows the core rejected, and flagged rows whose metric score the verdict did not keep (both scored 0). */
   readonly rejected: number;
   readonly unscoredFlags: number;
+  /** Step model: the three profiles at the production alert line (score 0.5) instead of each one's best threshold. */
+  readonly atAlertLine?: readonly NabProfileResult[];
 }
 
 /** Scores every file with a fresh detector state; returns the scores and the detector time. */
@@ -126,8 +128,11 @@ export function runStepModelOnCorpus(
   return { scores, seconds, points, rejected, unscoredFlags };
 }
 
-/** NAB's optimise + score + normalise steps over the given files (windows from `windows`). */
-export function scoreNab(files: readonly DataFile[], windows: WindowsMap, scores: ReadonlyMap<string, Float64Array>): NabProfileResult[] {
+/**
+ * NAB's optimise + score + normalise steps over the given files (windows from `windows`);
+ * with `threshold`, every profile is scored at that threshold instead of its best one.
+ */
+export function scoreNab(files: readonly DataFile[], windows: WindowsMap, scores: ReadonlyMap<string, Float64Array>, threshold?: number): NabProfileResult[] {
   const inputs: SeriesInput[] = files.map((f) => {
     const w = windows[f.relativePath];
     if (w === undefined) throw new Error(`the labels have no entry for ${f.relativePath}`);
@@ -135,7 +140,10 @@ export function scoreNab(files: readonly DataFile[], windows: WindowsMap, scores
     if (s === undefined) throw new Error(`no scores for ${f.relativePath}`);
     return { name: f.relativePath, timestamps: f.timestamps, scores: s, windows: w };
   });
-  const result = scoreCorpus(prepareCorpus(inputs), NAB_PROFILES);
+  const result =
+    threshold === undefined
+      ? scoreCorpus(prepareCorpus(inputs), NAB_PROFILES)
+      : scoreCorpusAtThresholds(prepareCorpus(inputs), Object.fromEntries(PROFILE_NAMES.map((p) => [p, threshold])), NAB_PROFILES);
   return PROFILE_NAMES.map((name) => {
     const r = result[name];
     return {
@@ -189,6 +197,7 @@ export function runNab(options: {
     scores,
     rejected,
     unscoredFlags,
+    ...(model === 'step' ? { atAlertLine: scoreNab(files, windows, scores, PRODUCTION_ALERT_SCORE) } : {}),
   };
 }
 
@@ -208,11 +217,15 @@ export function formatNabRun(run: NabRun, resultsDir?: string): string {
     `NAB: ${run.files} files, ${run.points.toLocaleString('en')} points; detector "${run.detector}" (${what})`,
     '  profile          score   threshold   windows detected   false positives',
   ];
-  for (const p of run.profiles) {
+  const row = (p: NabProfileResult) =>
     lines.push(
       `  ${(PROFILE_LABEL[p.profile] ?? p.profile).padEnd(15)}${p.score.toFixed(1).padStart(6)}   ${p.threshold.toFixed(4).padStart(9)}` +
         `   ${`${p.windowsDetected}/${p.windows}`.padStart(16)}   ${String(p.falsePositives).padStart(15)}`,
     );
+  run.profiles.forEach(row);
+  if (run.atAlertLine) {
+    lines.push(`  at the production alert line (score ${PRODUCTION_ALERT_SCORE}) instead of each profile's best threshold:`);
+    run.atAlertLine.forEach(row);
   }
   if (run.rejected > 0) lines.push(`  rows the core rejected (scored 0): ${run.rejected}`);
   if (run.unscoredFlags > 0) lines.push(`  flagged rows whose metric score the verdict did not keep (scored 0): ${run.unscoredFlags}`);
@@ -238,6 +251,9 @@ export function nabRunJson(run: NabRun, resultsDir?: string): Record<string, unk
     scores: Object.fromEntries(run.profiles.map((p) => [p.profile, round(p.score, 2)])),
     thresholds: Object.fromEntries(run.profiles.map((p) => [p.profile, p.threshold])),
     profiles: run.profiles.map((p) => ({ ...p, score: round(p.score, 4), rawScore: round(p.rawScore, 4) })),
+    ...(run.atAlertLine
+      ? { atAlertLine: run.atAlertLine.map((p) => ({ ...p, score: round(p.score, 4), rawScore: round(p.rawScore, 4) })) }
+      : {}),
     ...(resultsDir !== undefined ? { results: resultsDir } : {}),
   };
 }

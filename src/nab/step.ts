@@ -15,6 +15,9 @@ import type { CoreParams } from '../core/params';
 /** The device id every series is fed as (a fresh core per series). */
 export const STEP_DEVICE_ID = 'nab-series';
 
+/** The score from which the alert policy raises an alert (its default threshold, src/alerts/policy.ts). */
+export const PRODUCTION_ALERT_SCORE = 0.5;
+
 /** Reason bit index of metric_anomaly in a verdict's evidence slots. */
 const METRIC_BIT = Math.log2(Reason.METRIC_ANOMALY);
 
