@@ -212,7 +212,7 @@ export function formatNabRun(run: NabRun, resultsDir?: string): string {
   const what =
     run.model === 'step'
       ? 'the production metric step model through the scoring core, one device per series'
-      : `the NAB metric detector, ${run.layout.name} layout, ${run.layout.bytes} bytes per series`;
+      : `${run.layout.name} layout, ${run.layout.bytes} bytes per series`;
   const lines = [
     `NAB: ${run.files} files, ${run.points.toLocaleString('en')} points; detector "${run.detector}" (${what})`,
     '  profile          score   threshold   windows detected   false positives',
