@@ -1,7 +1,9 @@
-// `edge-sentinel nab`: runs the metric detector over every series of a NAB corpus (each
-// file = one device, one metric, rows in order, no look-ahead), writes the scores in NAB's
-// own results format and prints the normalised scores of NAB's three profiles, computed
-// by the project's own implementation of NAB's rules (src/nab/scorer.ts).
+// `edge-sentinel nab`: runs a metric model over every series of a NAB corpus (each file =
+// one device, one metric, rows in order, no look-ahead), writes the scores in NAB's own
+// results format and prints the normalised scores of NAB's three profiles, computed by the
+// project's own implementation of NAB's rules (src/nab/scorer.ts). Two models: the NAB
+// detector (src/nab/detector.ts, the default) and the production metric step model, fed
+// through the real scoring core (`--model step`, src/nab/step.ts).
 
 import { existsSync, statSync } from 'node:fs';
 import { performance } from 'node:perf_hooks';
@@ -9,14 +11,15 @@ import { checkDetectorName, DataFile, readCorpus, readWindows, WindowsMap, write
 import { COMPACT_LAYOUT, STANDARD_LAYOUT, StateLayout } from '../nab/detector';
 import { createMetricDetector, METRIC_ENGINES, MetricEngine } from '../nab/engine';
 import { PROFILE_NAMES, NAB_PROFILES } from '../nab/profiles';
-import { prepareCorpus, scoreCorpus, SeriesInput } from '../nab/scorer';
+import { prepareCorpus, scoreCorpus, scoreCorpusAtThresholds, SeriesInput } from '../nab/scorer';
+import { PRODUCTION_ALERT_SCORE, scoreSeriesWithCore } from '../nab/step';
 import { choiceFlag, parseFlags, runCommand, UsageError } from './args';
 
 export const NAB_HELP = `Usage: edge-sentinel nab --data <dir> --labels <combined_windows.json> --results <dir> [options]
 
-Runs the metric detector over every series of a Numenta Anomaly Benchmark corpus (each
-file is one metric of one device, scored row by row with no look-ahead, a fresh state
-per file), writes the scores in NAB's results format,
+Runs a metric model over every series of a Numenta Anomaly Benchmark corpus (each file
+is one metric of one device, scored row by row with no look-ahead, a fresh state per
+file), writes the scores in NAB's results format,
   <results>/<detector>/<category>/<detector>_<name>.csv  (timestamp,value,anomaly_score,label)
 which NAB's own scorer reads, and prints the normalised scores of NAB's three profiles
 (standard, reward low FP, reward low FN), each at its best corpus-wide threshold, as
@@ -26,10 +29,18 @@ Options:
   --data <dir>          NAB's data directory: <category>/<name>.csv files      (required)
   --labels <file>       NAB's labels/combined_windows.json                     (required)
   --results <dir>       where the results are written                          (required)
+  --model <nab|step>    nab: the NAB metric detector (src/nab/detector.ts);
+                        step: the production metric model (the core's per-device step
+                        model), each row sent through the scoring core as a message
+                        {"deviceId","ts","metrics":{"value":x}} arriving at the row's
+                        time, scored by its verdict's metric_anomaly score (0 when not
+                        flagged); production parameters, nothing tuned for NAB
+                                                                         (default: nab)
   --detector <name>     name of the results (a directory and a file prefix;
-                        letters, digits, "-" and "." only)             (default: edge-sentinel)
-  --layout <standard|compact>  detector state: 160 or 56 bytes per series (default: standard)
-  --engine <wasm|ts>    run the detector in the WASM core or the TypeScript reference;
+                        letters, digits, "-" and "." only)
+                        (default: edge-sentinel, or edge-sentinel-step with --model step)
+  --layout <standard|compact>  NAB detector state: 160 or 56 bytes per series (default: standard)
+  --engine <wasm|ts>    run the model in the WASM core or the TypeScript reference;
                         both give the same scores to the last bit        (default: wasm)
   --json                print one JSON object instead of the table
   -h, --help            this text
@@ -46,7 +57,11 @@ export interface NabProfileResult {
   readonly falsePositives: number;
 }
 
+export const NAB_MODELS = ['nab', 'step'] as const;
+export type NabModel = (typeof NAB_MODELS)[number];
+
 export interface NabRun {
+  readonly model: NabModel;
   readonly detector: string;
   readonly layout: StateLayout;
   readonly engine: MetricEngine;
@@ -58,6 +73,11 @@ export interface NabRun {
   readonly profiles: readonly NabProfileResult[];
   /** Scores of every file, keyed by NAB's "<category>/<name>.csv". */
   readonly scores: ReadonlyMap<string, Float64Array>;
+  /** Step model: rows the core rejected, and flagged rows whose metric score the verdict did not keep (both scored 0). */
+  readonly rejected: number;
+  readonly unscoredFlags: number;
+  /** Step model: the three profiles at the production alert line (score 0.5) instead of each one's best threshold. */
+  readonly atAlertLine?: readonly NabProfileResult[];
 }
 
 /** Scores every file with a fresh detector state; returns the scores and the detector time. */
@@ -83,8 +103,36 @@ export function runDetectorOnCorpus(
   return { scores, seconds, points };
 }
 
-/** NAB's optimise + score + normalise steps over the given files (windows from `windows`). */
-export function scoreNab(files: readonly DataFile[], windows: WindowsMap, scores: ReadonlyMap<string, Float64Array>): NabProfileResult[] {
+/**
+ * The production step model over every file: each file through a fresh scoring core as
+ * one device with one metric (src/nab/step.ts); "ts" runs the TypeScript reference core.
+ */
+export function runStepModelOnCorpus(
+  files: readonly DataFile[],
+  engine: MetricEngine = 'wasm',
+): { scores: Map<string, Float64Array>; seconds: number; points: number; rejected: number; unscoredFlags: number } {
+  const scores = new Map<string, Float64Array>();
+  let seconds = 0;
+  let points = 0;
+  let rejected = 0;
+  let unscoredFlags = 0;
+  for (const f of files) {
+    const t0 = performance.now();
+    const r = scoreSeriesWithCore(f.timestamps, f.values, engine === 'ts' ? 'reference' : 'wasm');
+    seconds += (performance.now() - t0) / 1000;
+    points += f.values.length;
+    rejected += r.rejected;
+    unscoredFlags += r.unscoredFlags;
+    scores.set(f.relativePath, r.scores);
+  }
+  return { scores, seconds, points, rejected, unscoredFlags };
+}
+
+/**
+ * NAB's optimise + score + normalise steps over the given files (windows from `windows`);
+ * with `threshold`, every profile is scored at that threshold instead of its best one.
+ */
+export function scoreNab(files: readonly DataFile[], windows: WindowsMap, scores: ReadonlyMap<string, Float64Array>, threshold?: number): NabProfileResult[] {
   const inputs: SeriesInput[] = files.map((f) => {
     const w = windows[f.relativePath];
     if (w === undefined) throw new Error(`the labels have no entry for ${f.relativePath}`);
@@ -92,7 +140,10 @@ export function scoreNab(files: readonly DataFile[], windows: WindowsMap, scores
     if (s === undefined) throw new Error(`no scores for ${f.relativePath}`);
     return { name: f.relativePath, timestamps: f.timestamps, scores: s, windows: w };
   });
-  const result = scoreCorpus(prepareCorpus(inputs), NAB_PROFILES);
+  const result =
+    threshold === undefined
+      ? scoreCorpus(prepareCorpus(inputs), NAB_PROFILES)
+      : scoreCorpusAtThresholds(prepareCorpus(inputs), Object.fromEntries(PROFILE_NAMES.map((p) => [p, threshold])), NAB_PROFILES);
   return PROFILE_NAMES.map((name) => {
     const r = result[name];
     return {
@@ -115,8 +166,10 @@ export function runNab(options: {
   detector?: string;
   layout?: 'standard' | 'compact';
   engine?: MetricEngine;
+  model?: NabModel;
 }): NabRun {
-  const detector = options.detector ?? 'edge-sentinel';
+  const model = options.model ?? 'nab';
+  const detector = options.detector ?? (model === 'step' ? 'edge-sentinel-step' : 'edge-sentinel');
   checkDetectorName(detector);
   const files = readCorpus(options.dataDir);
   if (files.length === 0) throw new Error(`no .csv files under ${options.dataDir}`);
@@ -126,11 +179,13 @@ export function runNab(options: {
   }
   const layoutName = options.layout ?? 'standard';
   const engine = options.engine ?? 'wasm';
-  const { scores, seconds, points } = runDetectorOnCorpus(files, layoutName, engine);
+  const { scores, seconds, points, rejected, unscoredFlags } =
+    model === 'step' ? runStepModelOnCorpus(files, engine) : { ...runDetectorOnCorpus(files, layoutName, engine), rejected: 0, unscoredFlags: 0 };
   if (options.resultsDir !== undefined) {
     for (const f of files) writeDetectorResults(options.resultsDir, detector, f, scores.get(f.relativePath)!, windows[f.relativePath]);
   }
   return {
+    model,
     detector,
     layout: layoutName === 'compact' ? COMPACT_LAYOUT : STANDARD_LAYOUT,
     engine,
@@ -140,6 +195,9 @@ export function runNab(options: {
     pointsPerSecond: seconds > 0 ? points / seconds : 0,
     profiles: scoreNab(files, windows, scores),
     scores,
+    rejected,
+    unscoredFlags,
+    ...(model === 'step' ? { atAlertLine: scoreNab(files, windows, scores, PRODUCTION_ALERT_SCORE) } : {}),
   };
 }
 
@@ -151,19 +209,29 @@ const PROFILE_LABEL: Record<string, string> = {
 
 /** The table printed by the command. */
 export function formatNabRun(run: NabRun, resultsDir?: string): string {
+  const what =
+    run.model === 'step'
+      ? 'the production metric step model through the scoring core, one device per series'
+      : `${run.layout.name} layout, ${run.layout.bytes} bytes per series`;
   const lines = [
-    `NAB: ${run.files} files, ${run.points.toLocaleString('en')} points; detector "${run.detector}" ` +
-      `(${run.layout.name} layout, ${run.layout.bytes} bytes per series)`,
+    `NAB: ${run.files} files, ${run.points.toLocaleString('en')} points; detector "${run.detector}" (${what})`,
     '  profile          score   threshold   windows detected   false positives',
   ];
-  for (const p of run.profiles) {
+  const row = (p: NabProfileResult) =>
     lines.push(
       `  ${(PROFILE_LABEL[p.profile] ?? p.profile).padEnd(15)}${p.score.toFixed(1).padStart(6)}   ${p.threshold.toFixed(4).padStart(9)}` +
         `   ${`${p.windowsDetected}/${p.windows}`.padStart(16)}   ${String(p.falsePositives).padStart(15)}`,
     );
+  run.profiles.forEach(row);
+  if (run.atAlertLine) {
+    lines.push(`  at the production alert line (score ${PRODUCTION_ALERT_SCORE}) instead of each profile's best threshold:`);
+    run.atAlertLine.forEach(row);
   }
+  if (run.rejected > 0) lines.push(`  rows the core rejected (scored 0): ${run.rejected}`);
+  if (run.unscoredFlags > 0) lines.push(`  flagged rows whose metric score the verdict did not keep (scored 0): ${run.unscoredFlags}`);
   const engine = run.engine === 'wasm' ? 'WASM core' : 'TypeScript reference';
-  lines.push(`  detector speed: ${Math.round(run.pointsPerSecond).toLocaleString('en')} points/s (${engine}, detector time only, one cold pass; bench/nab.ts measures warm passes)`);
+  const timed = run.model === 'step' ? 'messages encoded and scored by the core, one cold pass' : 'detector time only, one cold pass; bench/nab.ts measures warm passes';
+  lines.push(`  detector speed: ${Math.round(run.pointsPerSecond).toLocaleString('en')} points/s (${engine}, ${timed})`);
   if (resultsDir !== undefined) lines.push(`  results: ${resultsDir}/${run.detector}/<category>/${run.detector}_<name>.csv`);
   return lines.join('\n');
 }
@@ -171,16 +239,21 @@ export function formatNabRun(run: NabRun, resultsDir?: string): string {
 /** The JSON printed with --json. */
 export function nabRunJson(run: NabRun, resultsDir?: string): Record<string, unknown> {
   return {
+    model: run.model,
     detector: run.detector,
-    layout: run.layout.name,
+    ...(run.model === 'step' ? { rejected: run.rejected, unscoredFlags: run.unscoredFlags } : {}),
+    ...(run.model === 'nab' ? { layout: run.layout.name } : {}),
     engine: run.engine,
-    stateBytes: run.layout.bytes,
+    ...(run.model === 'nab' ? { stateBytes: run.layout.bytes } : {}),
     files: run.files,
     points: run.points,
     pointsPerSecond: Math.round(run.pointsPerSecond),
     scores: Object.fromEntries(run.profiles.map((p) => [p.profile, round(p.score, 2)])),
     thresholds: Object.fromEntries(run.profiles.map((p) => [p.profile, p.threshold])),
     profiles: run.profiles.map((p) => ({ ...p, score: round(p.score, 4), rawScore: round(p.rawScore, 4) })),
+    ...(run.atAlertLine
+      ? { atAlertLine: run.atAlertLine.map((p) => ({ ...p, score: round(p.score, 4), rawScore: round(p.rawScore, 4) })) }
+      : {}),
     ...(resultsDir !== undefined ? { results: resultsDir } : {}),
   };
 }
@@ -204,6 +277,7 @@ export async function nabCommand(argv: string[]): Promise<number> {
       detector: { type: 'string' },
       layout: { type: 'string' },
       engine: { type: 'string' },
+      model: { type: 'string' },
       json: { type: 'boolean' },
     });
     if (values.help) {
@@ -213,7 +287,8 @@ export async function nabCommand(argv: string[]): Promise<number> {
     for (const flag of ['data', 'labels', 'results'] as const) {
       if (values[flag] === undefined || values[flag] === '') throw new UsageError(`--${flag} is required`);
     }
-    const detector = values.detector ?? 'edge-sentinel';
+    const model = choiceFlag('model', values.model, NAB_MODELS, 'nab');
+    const detector = values.detector ?? (model === 'step' ? 'edge-sentinel-step' : 'edge-sentinel');
     try {
       checkDetectorName(detector);
     } catch (err) {
@@ -226,7 +301,7 @@ export async function nabCommand(argv: string[]): Promise<number> {
     const resultsDir = values.results as string;
     requireDir('--data', dataDir);
     if (!existsSync(labelsFile)) throw new Error(`--labels ${labelsFile}: no such file`);
-    const run = runNab({ dataDir, labelsFile, resultsDir, detector, layout, engine });
+    const run = runNab({ dataDir, labelsFile, resultsDir, detector, layout, engine, model });
     if (values.json) process.stdout.write(JSON.stringify(nabRunJson(run, resultsDir)) + '\n');
     else process.stdout.write(formatNabRun(run, resultsDir) + '\n');
     return 0;
