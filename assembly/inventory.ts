@@ -45,11 +45,15 @@ let revokedAt: usize = 0;
 let deviceCount: f64 = 0;
 let anyRevoked: bool = false;
 
-/** A region of at least `bytes` for JS to write an image into (grown, never shrunk). */
+/**
+ * A region of at least `bytes` for JS to write an image into (grown, never shrunk). It
+ * starts on a cache line, and so (the header being 64 bytes) does every device slot: a
+ * check then reads one line per device, the one the scoring loop touched ahead.
+ */
 export function inventoryReserve(bytes: u32): usize {
   if (<usize>bytes > regionCap) {
     regionCap = <usize>bytes + (<usize>bytes >> 1);
-    region = (heap.alloc(regionCap + 8) + 7) & ~(<usize>7);
+    region = (heap.alloc(regionCap + 64) + 63) & ~(<usize>63);
   }
   return region;
 }
