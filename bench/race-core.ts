@@ -10,6 +10,10 @@
 //   node --import tsx bench/race-core.ts DIR... --parse    the parser alone: the best of 300
 //       parses of one batch of 4096 messages (in cache), ns per message
 //
+//   node --import tsx bench/race-core.ts DIR... --inventory    each tree also with the
+//       inventory of bench:core (every device of the stream enrolled, padded to 100,000),
+//       built by that tree's own src/inventory/image.ts; reports each tree's with/without
+//
 // Each DIR is a built checkout of the project (src/ and build/core.wasm), e.g. the
 // baseline: git archive <rev> | tar -x -C DIR && (cd DIR && npm ci && npm run build:wasm).
 // `.` is this tree; `DIR@1024` scores that tree with batches of 1024 messages.
@@ -18,10 +22,11 @@ import { parseArgs } from 'node:util';
 import { resolve } from 'node:path';
 import { createFleet } from '../src/ingest/simulator';
 import type { Core } from '../src/core/core';
+import { InventoryDevice, parseSourceRule } from '../src/inventory/model';
 
 const { values, positionals } = parseArgs({
   allowPositionals: true,
-  options: { rounds: { type: 'string' }, messages: { type: 'string' }, devices: { type: 'string' }, parse: { type: 'boolean' } },
+  options: { rounds: { type: 'string' }, messages: { type: 'string' }, devices: { type: 'string' }, parse: { type: 'boolean' }, inventory: { type: 'boolean' } },
 });
 const ROUNDS = Number(values.rounds ?? 9);
 const MESSAGES = Number(values.messages ?? 1_000_000);
@@ -29,10 +34,12 @@ const DEVICES = Number(values.devices ?? 100_000);
 if (positionals.length === 0) throw new Error('usage: race-core.ts DIR... [--rounds N] [--messages N]');
 
 type CoreClass = new (params: { capacity: number }, maxBatch?: number) => Core;
-const trees = positionals.map((spec) => {
+type BuildImage = (inv: { devices: Map<string, InventoryDevice>; revoked: Set<string> }) => Uint8Array;
+const trees = positionals.flatMap((spec) => {
   const [dir, batch] = spec.split('@');
   const WasmCore = require(resolve(dir, 'src/core/wasm')).WasmCore as CoreClass;
-  return { name: spec, WasmCore, batch: batch ? Number(batch) : undefined, passes: [] as number[], floor: [] as number[] };
+  const tree = { name: spec, dir, WasmCore, batch: batch ? Number(batch) : undefined, image: undefined as Uint8Array | undefined, passes: [] as number[], floor: [] as number[] };
+  return values.inventory ? [tree, { ...tree, name: `${spec}+inventory`, passes: [], floor: [] }] : [tree];
 });
 
 // the input of bench:core
@@ -49,10 +56,30 @@ for (let i = 0, at = 0; i < parts.length; at += parts[i].length, i++) messages.p
 const count = messages.length;
 const capacity = Math.max(DEVICES * 1.2, 1024);
 
+// the inventory of bench:core, in each tree's own image format
+if (values.inventory) {
+  const enrolled = new Map<string, InventoryDevice>();
+  for (const m of messages) {
+    const e = JSON.parse(Buffer.from(m).toString()) as { deviceId: string; credential?: string; source?: string };
+    if (enrolled.has(e.deviceId)) continue;
+    const net = e.source && /^\d+\.\d+\.\d+\.\d+$/.test(e.source) ? e.source.replace(/\.\d+$/, '.0/24') : undefined;
+    enrolled.set(e.deviceId, { deviceId: e.deviceId, credentials: e.credential ? [{ id: e.credential, issuedAt: 0 }] : [], sources: net ? [parseSourceRule(net)] : [], minFirmware: '1.0.0' });
+  }
+  for (let i = 0; enrolled.size < 100_000; i++) {
+    enrolled.set(`spare-${i}`, { deviceId: `spare-${i}`, credentials: [{ id: `tok-spare-${i}` }], sources: [parseSourceRule('10.0.0.0/8')] });
+  }
+  for (const tree of trees) {
+    if (!tree.name.endsWith('+inventory')) continue;
+    const build = require(resolve(tree.dir, 'src/inventory/image')).buildInventoryImage as BuildImage;
+    tree.image = build({ devices: enrolled, revoked: new Set(['tok-revoked-1', 'tok-revoked-2']) });
+  }
+}
+
 /** One pass as in bench:core; with `floor`, each batch's fastest time so far. */
 function pass(tree: (typeof trees)[number], floor?: number[]): number {
   let t = performance.now();
   const core = new tree.WasmCore({ capacity }, tree.batch);
+  if (tree.image) core.setInventory(tree.image);
   let verdicts = 0;
   let b = 0;
   const lap = () => {
@@ -110,7 +137,13 @@ console.log(`${count.toLocaleString('en')} messages, ${ROUNDS} rounds; events/s`
 for (const tree of trees) {
   console.log(`${tree.name.padEnd(24)} median ${fmt(median(tree.passes))}  floor ${fmt(floorRate(tree))}  passes ${tree.passes.map((x) => Math.round(x / 1000) + 'k').join(' ')}`);
 }
-for (const tree of trees.slice(1)) {
+if (values.inventory) {
+  for (let t = 0; t < trees.length; t += 2) {
+    const [a, tree] = [trees[t], trees[t + 1]];
+    const ratios = tree.passes.map((x, i) => x / a.passes[i]);
+    console.log(`${tree.name} / ${a.name}: median of rounds ${median(ratios).toFixed(3)}, floor ${(floorRate(tree) / floorRate(a)).toFixed(3)}, per round ${ratios.map((x) => x.toFixed(2)).join(' ')}`);
+  }
+} else for (const tree of trees.slice(1)) {
   const a = trees[0];
   console.log(`${tree.name} / ${a.name}: median ${(median(tree.passes) / median(a.passes)).toFixed(3)}, floor ${(floorRate(tree) / floorRate(a)).toFixed(3)}, per round ${tree.passes.map((x, i) => (x / a.passes[i]).toFixed(2)).join(' ')}`);
 }
