@@ -12,7 +12,9 @@
 //
 //   node --import tsx bench/race-core.ts DIR... --inventory    each tree also with the
 //       inventory of bench:core (every device of the stream enrolled, padded to 100,000),
-//       built by that tree's own src/inventory/image.ts; reports each tree's with/without
+//       built by that tree's own src/inventory/image.ts; reports each tree's with/without.
+//       Run node with --expose-gc: each pass then starts after a full collection (see
+//       bench/core.ts for why)
 //
 // Each DIR is a built checkout of the project (src/ and build/core.wasm), e.g. the
 // baseline: git archive <rev> | tar -x -C DIR && (cd DIR && npm ci && npm run build:wasm).
@@ -75,6 +77,9 @@ if (values.inventory) {
   }
 }
 
+/** A full collection (with node --expose-gc): passes then do not pay for cores discarded before. */
+const gc = (globalThis as { gc?: () => void }).gc;
+
 /** The time the last pass took (ms), and the CPU time the process spent in it (ms). */
 let elapsed = 0;
 let cpu = 0;
@@ -86,7 +91,10 @@ function pass(tree: (typeof trees)[number], floor?: number[]): number {
   let t = performance.now();
   const core = new tree.WasmCore({ capacity }, tree.batch);
   if (tree.image) core.setInventory(tree.image);
-  if (values.inventory) t = performance.now();
+  if (values.inventory) {
+    gc?.();
+    t = performance.now();
+  }
   const start = t;
   const cpuStart = process.cpuUsage();
   let verdicts = 0;
