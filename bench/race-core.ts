@@ -164,6 +164,10 @@ if (values.inventory) {
     const cpuRatios = tree.cpu.map((x, i) => x / a.cpu[i]);
     console.log(`${tree.name} / ${a.name}: median of rounds ${median(ratios).toFixed(3)}, floor ${(floorRate(tree) / floorRate(a)).toFixed(3)}, per round ${ratios.map((x) => x.toFixed(2)).join(' ')}`);
     console.log(`  by CPU time: median of rounds ${median(cpuRatios).toFixed(3)}, per round ${cpuRatios.map((x) => x.toFixed(2)).join(' ')}`);
+    // the first half of a pass meets most devices for the first time; the second half is
+    // the steady state of a detector that knows its fleet
+    const half = (f: number[], second: boolean) => f.slice(second ? f.length >> 1 : 0, second ? f.length : f.length >> 1).reduce((x, y) => x + y, 0);
+    console.log(`  floor ratio, first half of the pass ${(half(a.floor, false) / half(tree.floor, false)).toFixed(3)}, second half ${(half(a.floor, true) / half(tree.floor, true)).toFixed(3)}`);
   }
 } else for (const tree of trees.slice(1)) {
   const a = trees[0];
