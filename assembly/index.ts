@@ -14,7 +14,7 @@ import {
 } from "./state";
 import { initClock, observeClock, clockNow, clockOf, CLOCKS } from "./clock";
 import { resetFindings, scoreEvent, writeVerdict, checkSilence, importClaim } from "./detectors";
-import { inventoryOn, inventoryProbe, inventoryEntry, checkInventory } from "./inventory";
+import { inventoryOn, inventoryProbe, inventoryCacheProbe, inventoryForget, inventorySameAsRecord, checkInventoryCached } from "./inventory";
 export { inventoryReserve, inventoryUse } from "./inventory";
 
 const INDEX_ENTRY: u32 = 16; // u32 offset, u32 length, f64 arrival (−1: none)
@@ -153,15 +153,20 @@ export function scoreBatch(count: u32): u32 {
       const pr = parsedBase + <usize>k * P.SIZE;
       store<i32>(aheadBase + (<usize>k << 2), load<u32>(pr + P.STATUS) == 0 ? findDevice(load<u64>(pr + P.DEVICE_HASH)) : -1);
     }
-    // 4. touch the records of the devices known (hot lines 0 and 1), the credential index
-    //    lines of new ones, and their inventory slots
+    // 4. touch the records of the devices known (hot lines 0 and 1) and their inventory
+    //    cache entries; for new devices, their credential's index lines and their slot
+    //    in the inventory image
     for (let k: u32 = 0; k < m; k++) {
       const pr = parsedBase + <usize>k * P.SIZE;
       if (load<u32>(pr + P.STATUS) != 0) continue;
       const s = load<i32>(aheadBase + (<usize>k << 2));
-      if (s >= 0) sink += load<u64>(recordOf(<u32>s)) + load<u64>(recordOf(<u32>s) + 64);
-      else if ((load<u32>(pr + P.FLAGS) & Has.CREDENTIAL) != 0) sink += touchCredential(load<u64>(pr + P.CRED_HASH));
-      if (inventoryOn) sink += inventoryProbe(load<u64>(pr + P.DEVICE_HASH));
+      if (s >= 0) {
+        sink += load<u64>(recordOf(<u32>s)) + load<u64>(recordOf(<u32>s) + 64);
+        if (inventoryOn) sink += inventoryCacheProbe(<u32>s);
+      } else {
+        if ((load<u32>(pr + P.FLAGS) & Has.CREDENTIAL) != 0) sink += touchCredential(load<u64>(pr + P.CRED_HASH));
+        if (inventoryOn) sink += inventoryProbe(load<u64>(pr + P.DEVICE_HASH));
+      }
     }
     touched += sink;
     // 5. score in order
@@ -192,12 +197,15 @@ export function scoreBatch(count: u32): u32 {
       const isNew = s < 0;
       if (isNew) {
         s = <i32>claimDevice(key);
+        inventoryForget(<u32>s);
         if (rememberId(<u32>s, msg, pr)) longIds++;
       }
       store<u16>(partitions + (<usize>s << 1), currentPartition);
       resetFindings();
+      // (whether the event presents what the record holds, before scoring changes it)
+      const same = inventoryOn && !isNew && inventorySameAsRecord(pr, recordOf(<u32>s));
       scoreEvent(pr, <u32>s, isNew, a);
-      if (inventoryOn) checkInventory(pr, a, inventoryEntry(key));
+      if (inventoryOn) checkInventoryCached(pr, a, <u32>s, key, recordOf(<u32>s), same);
       writeVerdict(at, ts, a, <u32>s, i);
       events += 1;
 
@@ -264,6 +272,7 @@ export function importDevice(hi: u32, lo: u32, partition: u32): u32 {
   const key = (<u64>hi << 32) | <u64>lo;
   let s = findDevice(key);
   if (s < 0) s = <i32>claimDevice(key);
+  inventoryForget(<u32>s);
   store<u16>(partitions + (<usize>s << 1), <u16>partition);
   return <u32>s;
 }

@@ -6,6 +6,7 @@
 
 import { P, Has } from "./layout";
 import { flag, sourceNumber } from "./detectors";
+import { slots as tableSlots, R_CRED, R_SOURCE, R_FIRMWARE } from "./state";
 
 // Reason bit indices and scores (src/core/reference/detectors.ts `S`).
 const B_UNKNOWN_DEVICE: u32 = 11;
@@ -45,11 +46,49 @@ let revokedAt: usize = 0;
 let deviceCount: f64 = 0;
 let anyRevoked: bool = false;
 
-/** A region of at least `bytes` for JS to write an image into (grown, never shrunk). */
+// Verdict cache: what the last check of each device-table slot found, so that a device
+// presenting what its record already holds (the same credential, source and firmware,
+// each present or not) is judged without reading the image, whose slot (and revoked
+// table) is one more cache miss per event on a large inventory. One u32 per table slot,
+// allocated with the first inventory: 4 bytes a device where the image has a 64-byte
+// slot, so 16 devices share a cache line (the scoring loop touches it ahead):
+//   bits 0–2    the fields the checked event presented (credential 1, source 2, firmware 4)
+//   bits 3–4    what it raised: revoked_credential 8, unknown_device 16 (nothing else is
+//               kept: their evidence is fixed per inventory)
+//   bits 5–11   the generation of the inventory it was judged by (0: nothing cached)
+//   bits 12–31  `until`: the matched credential has not expired before until · 2^22 ms
+//               (a lower bound, so `a < until · 2^22` is exact; ~70-minute steps)
+// The entry holds for the values the device's record has now (R_CRED, R_SOURCE,
+// R_FIRMWARE), which scoring only changes to the event's own: it is written when those
+// equal the event's after scoring and cleared otherwise; a slot given to another device
+// (claim, restore) is cleared by inventoryForget; each image switched in is a new
+// generation. Expiry is still judged every event.
+const PRESENT_CRED: u32 = 1;
+const PRESENT_SOURCE: u32 = 2;
+const PRESENT_FIRMWARE: u32 = 4;
+const OUT_REVOKED: u32 = 8;
+const OUT_UNKNOWN: u32 = 16;
+const GEN_SHIFT: u32 = 5;
+const GEN_MAX: u32 = 127;
+const KEY_MASK: u32 = 0xfe7; // present fields and generation
+const UNTIL_SHIFT: u32 = 12;
+const UNTIL_MAX: u32 = 0xfffff;
+const UNTIL_UNIT: f64 = 4194304; // 2^22 ms
+let cache: usize = 0;
+let generation: u32 = 0;
+/** The expiry of the credential the last full check matched (+∞: none, or it never expires). */
+let matchedExpires: f64 = Infinity;
+
+/**
+ * A region of at least `bytes` for JS to write an image into (grown, never shrunk). It
+ * starts on a cache line, and so (the header being 64 bytes) does every device slot: a
+ * check then reads one line per device, the one the scoring loop touched ahead.
+ */
 export function inventoryReserve(bytes: u32): usize {
+  if (cache == 0) cache = (heap.alloc((<usize>tableSlots << 2) + 64) + 63) & ~(<usize>63);
   if (<usize>bytes > regionCap) {
     regionCap = <usize>bytes + (<usize>bytes >> 1);
-    region = (heap.alloc(regionCap + 8) + 7) & ~(<usize>7);
+    region = (heap.alloc(regionCap + 64) + 63) & ~(<usize>63);
   }
   return region;
 }
@@ -57,6 +96,10 @@ export function inventoryReserve(bytes: u32): usize {
 /** Switch to the image JS wrote at the reserved region (`bytes` 0: no inventory). Returns false for a bad header. */
 export function inventoryUse(bytes: u32): bool {
   inventoryOn = false;
+  if (++generation > GEN_MAX) {
+    if (cache != 0) memory.fill(cache, 0, <usize>tableSlots << 2);
+    generation = 1;
+  }
   if (bytes == 0) return true;
   const h = region;
   if (load<u32>(h) != MAGIC || load<u32>(h + 40) != bytes) return false;
@@ -86,6 +129,30 @@ function lookup(base: usize, slots: u32, stride: usize, key: u64): i32 {
   return -1;
 }
 
+/** Drop what the cache holds for a table slot (the slot now holds another device, or a restored one). */
+export function inventoryForget(slot: u32): void {
+  if (cache != 0) store<u32>(cache + (<usize>slot << 2), 0);
+}
+
+/** A slot's cache entry (to touch its line ahead of time). */
+export function inventoryCacheProbe(slot: u32): u64 {
+  return <u64>load<u32>(cache + (<usize>slot << 2));
+}
+
+/** The fields an event presents, as cache bits. */
+@inline function presentOf(has: u32): u32 {
+  return ((has & Has.CREDENTIAL) != 0 ? PRESENT_CRED : 0) | ((has & Has.SOURCE) != 0 ? PRESENT_SOURCE : 0) | ((has & Has.FIRMWARE) != 0 ? PRESENT_FIRMWARE : 0);
+}
+
+/** Whether every field the event presents equals what the device's record holds. */
+export function inventorySameAsRecord(pr: usize, rec: usize): bool {
+  const has = load<u32>(pr + P.FLAGS);
+  return ((has & Has.CREDENTIAL) == 0 || load<u64>(pr + P.CRED_HASH) == load<u64>(rec + R_CRED)) &&
+    ((has & Has.SOURCE) == 0 || load<u64>(pr + P.SOURCE_HASH) == load<u64>(rec + R_SOURCE)) &&
+    ((has & Has.FIRMWARE) == 0 || load<f64>(pr + P.FIRMWARE) == load<f64>(rec + R_FIRMWARE));
+}
+
+
 /** The first key a device lookup reads (to touch its cache line ahead of time). */
 export function inventoryProbe(device: u64): u64 {
   return deviceSlots == 0 ? 0 : load<u64>(devicesAt + <usize>(<u32>device & (deviceSlots - 1)) * SLOT_SIZE);
@@ -109,29 +176,77 @@ export function inventoryEntry(device: u64): usize {
   return region + <usize>load<u32>(entry + SLOT_OVERFLOW) + <usize>creds * CRED_SIZE + <usize>(j - 1) * RULE_SIZE;
 }
 
-/** Check one valid parsed event (`pr`) arriving at `a`; `entry` is inventoryEntry of its device. */
-export function checkInventory(pr: usize, a: f64, entry: usize): void {
+/**
+ * Check one valid parsed event (`pr`) of the device `device` in table slot `s` (record
+ * `rec`, already scored), arriving at `a`. `same`: the event presented what the record
+ * held before scoring (inventorySameAsRecord then); if so and the slot's cache entry is
+ * of this inventory and these fields, the entry is the verdict; else the image is read
+ * and the entry rewritten.
+ */
+export function checkInventoryCached(pr: usize, a: f64, s: u32, device: u64, rec: usize, same: bool): void {
+  const present = presentOf(load<u32>(pr + P.FLAGS));
+  const at = cache + (<usize>s << 2);
+  const tag = load<u32>(at);
+  if (same && (tag & KEY_MASK) == ((generation << GEN_SHIFT) | present) && a < <f64>(tag >>> UNTIL_SHIFT) * UNTIL_UNIT) {
+    if ((tag & OUT_REVOKED) != 0) flag(B_REVOKED_CREDENTIAL, S_REVOKED_CREDENTIAL, -1, -1, 0, 0);
+    if ((tag & OUT_UNKNOWN) != 0) flag(B_UNKNOWN_DEVICE, S_UNKNOWN_DEVICE, -1, -1, deviceCount, 0);
+    return;
+  }
+  const raised = checkInventory(pr, a, inventoryEntry(device));
+  // kept only for a verdict of nothing, revoked_credential and/or unknown_device, and only
+  // when the record now holds what the event presented (not so after a replay, say)
+  if ((raised & ~(((<u32>1) << B_REVOKED_CREDENTIAL) | ((<u32>1) << B_UNKNOWN_DEVICE))) != 0 || !inventorySameAsRecord(pr, rec)) {
+    store<u32>(at, 0);
+    return;
+  }
+  let outcome: u32 = 0;
+  if ((raised & ((<u32>1) << B_REVOKED_CREDENTIAL)) != 0) outcome |= OUT_REVOKED;
+  if ((raised & ((<u32>1) << B_UNKNOWN_DEVICE)) != 0) outcome |= OUT_UNKNOWN;
+  const e = matchedExpires;
+  const until: u32 = e >= <f64>UNTIL_MAX * UNTIL_UNIT ? UNTIL_MAX : e < UNTIL_UNIT ? 0 : <u32>Math.floor(e / UNTIL_UNIT);
+  store<u32>(at, (until << UNTIL_SHIFT) | (generation << GEN_SHIFT) | outcome | present);
+}
+
+/**
+ * Check one valid parsed event (`pr`) arriving at `a`; `entry` is inventoryEntry of its
+ * device. Returns the reason bits it raised (and leaves the matched credential's expiry in
+ * matchedExpires).
+ */
+export function checkInventory(pr: usize, a: f64, entry: usize): u32 {
+  let raised: u32 = 0;
+  matchedExpires = Infinity;
   const has = load<u32>(pr + P.FLAGS);
   const hasCred = (has & Has.CREDENTIAL) != 0;
   const cred = load<u64>(pr + P.CRED_HASH);
-  if (hasCred && anyRevoked && lookup(revokedAt, revokedSlots, 8, cred) >= 0) flag(B_REVOKED_CREDENTIAL, S_REVOKED_CREDENTIAL, -1, -1, 0, 0);
-  if (!listsDevices) return;
+  if (hasCred && anyRevoked && lookup(revokedAt, revokedSlots, 8, cred) >= 0) {
+    flag(B_REVOKED_CREDENTIAL, S_REVOKED_CREDENTIAL, -1, -1, 0, 0);
+    raised |= (<u32>1) << B_REVOKED_CREDENTIAL;
+  }
+  if (!listsDevices) return raised;
   if (entry == 0) {
     flag(B_UNKNOWN_DEVICE, S_UNKNOWN_DEVICE, -1, -1, deviceCount, 0);
-    return;
+    return raised | ((<u32>1) << B_UNKNOWN_DEVICE);
   }
   const credCount = <u32>load<u16>(entry + SLOT_CRED_COUNT);
   const ruleCount = <u32>load<u16>(entry + SLOT_RULE_COUNT);
   if (credCount > 0) {
-    if (!hasCred) flag(B_CREDENTIAL_NOT_ENROLLED, S_CREDENTIAL_NOT_ENROLLED, -1, 0, <f64>credCount, 0);
-    else {
+    if (!hasCred) {
+      flag(B_CREDENTIAL_NOT_ENROLLED, S_CREDENTIAL_NOT_ENROLLED, -1, 0, <f64>credCount, 0);
+      raised |= (<u32>1) << B_CREDENTIAL_NOT_ENROLLED;
+    } else {
       let i: u32 = 0;
       while (i < credCount && load<u64>(credAt(entry, i)) != cred) i++;
-      if (i == credCount) flag(B_CREDENTIAL_NOT_ENROLLED, S_CREDENTIAL_NOT_ENROLLED, -1, 1, <f64>credCount, 0);
-      else {
+      if (i == credCount) {
+        flag(B_CREDENTIAL_NOT_ENROLLED, S_CREDENTIAL_NOT_ENROLLED, -1, 1, <f64>credCount, 0);
+        raised |= (<u32>1) << B_CREDENTIAL_NOT_ENROLLED;
+      } else {
         const c = credAt(entry, i);
         const expires = load<f64>(c + 16);
-        if (a >= expires) flag(B_CREDENTIAL_EXPIRED, S_CREDENTIAL_EXPIRED, expires, a, load<f64>(c + 8), 0);
+        matchedExpires = expires;
+        if (a >= expires) {
+          flag(B_CREDENTIAL_EXPIRED, S_CREDENTIAL_EXPIRED, expires, a, load<f64>(c + 8), 0);
+          raised |= (<u32>1) << B_CREDENTIAL_EXPIRED;
+        }
       }
     }
   }
@@ -144,11 +259,18 @@ export function checkInventory(pr: usize, a: f64, entry: usize): void {
       if (load<u32>(r) == RULE_IPV4) allowed = isIpv4 && (<u32>src & load<u32>(r + 4)) == load<u32>(r + 8);
       else allowed = load<u64>(r + 8) == src;
     }
-    if (!allowed) flag(B_SOURCE_OUT_OF_RANGE, S_SOURCE_OUT_OF_RANGE, -1, sourceNumber(src), <f64>ruleCount, 0);
+    if (!allowed) {
+      flag(B_SOURCE_OUT_OF_RANGE, S_SOURCE_OUT_OF_RANGE, -1, sourceNumber(src), <f64>ruleCount, 0);
+      raised |= (<u32>1) << B_SOURCE_OUT_OF_RANGE;
+    }
   }
   const minimum = load<f64>(entry + SLOT_MIN_FIRMWARE);
   if (minimum >= 0 && (has & Has.FIRMWARE) != 0) {
     const fw = load<f64>(pr + P.FIRMWARE);
-    if (fw < minimum) flag(B_FIRMWARE_BELOW_MINIMUM, S_FIRMWARE_BELOW_MINIMUM, minimum, fw, 0, 0);
+    if (fw < minimum) {
+      flag(B_FIRMWARE_BELOW_MINIMUM, S_FIRMWARE_BELOW_MINIMUM, minimum, fw, 0, 0);
+      raised |= (<u32>1) << B_FIRMWARE_BELOW_MINIMUM;
+    }
   }
+  return raised;
 }

@@ -10,6 +10,12 @@
 //   node --import tsx bench/race-core.ts DIR... --parse    the parser alone: the best of 300
 //       parses of one batch of 4096 messages (in cache), ns per message
 //
+//   node --import tsx bench/race-core.ts DIR... --inventory    each tree also with the
+//       inventory of bench:core (every device of the stream enrolled, padded to 100,000),
+//       built by that tree's own src/inventory/image.ts; reports each tree's with/without.
+//       Run node with --expose-gc: each pass then starts after a full collection (see
+//       bench/core.ts for why)
+//
 // Each DIR is a built checkout of the project (src/ and build/core.wasm), e.g. the
 // baseline: git archive <rev> | tar -x -C DIR && (cd DIR && npm ci && npm run build:wasm).
 // `.` is this tree; `DIR@1024` scores that tree with batches of 1024 messages.
@@ -18,10 +24,11 @@ import { parseArgs } from 'node:util';
 import { resolve } from 'node:path';
 import { createFleet } from '../src/ingest/simulator';
 import type { Core } from '../src/core/core';
+import { InventoryDevice, parseSourceRule } from '../src/inventory/model';
 
 const { values, positionals } = parseArgs({
   allowPositionals: true,
-  options: { rounds: { type: 'string' }, messages: { type: 'string' }, devices: { type: 'string' }, parse: { type: 'boolean' } },
+  options: { rounds: { type: 'string' }, messages: { type: 'string' }, devices: { type: 'string' }, parse: { type: 'boolean' }, inventory: { type: 'boolean' } },
 });
 const ROUNDS = Number(values.rounds ?? 9);
 const MESSAGES = Number(values.messages ?? 1_000_000);
@@ -29,10 +36,12 @@ const DEVICES = Number(values.devices ?? 100_000);
 if (positionals.length === 0) throw new Error('usage: race-core.ts DIR... [--rounds N] [--messages N]');
 
 type CoreClass = new (params: { capacity: number }, maxBatch?: number) => Core;
-const trees = positionals.map((spec) => {
+type BuildImage = (inv: { devices: Map<string, InventoryDevice>; revoked: Set<string> }) => Uint8Array;
+const trees = positionals.flatMap((spec) => {
   const [dir, batch] = spec.split('@');
   const WasmCore = require(resolve(dir, 'src/core/wasm')).WasmCore as CoreClass;
-  return { name: spec, WasmCore, batch: batch ? Number(batch) : undefined, passes: [] as number[], floor: [] as number[] };
+  const tree = { name: spec, dir, WasmCore, batch: batch ? Number(batch) : undefined, image: undefined as Uint8Array | undefined, passes: [] as number[], cpu: [] as number[], floor: [] as number[] };
+  return values.inventory ? [tree, { ...tree, name: `${spec}+inventory`, passes: [], cpu: [], floor: [] }] : [tree];
 });
 
 // the input of bench:core
@@ -49,10 +58,45 @@ for (let i = 0, at = 0; i < parts.length; at += parts[i].length, i++) messages.p
 const count = messages.length;
 const capacity = Math.max(DEVICES * 1.2, 1024);
 
+// the inventory of bench:core, in each tree's own image format
+if (values.inventory) {
+  const enrolled = new Map<string, InventoryDevice>();
+  for (const m of messages) {
+    const e = JSON.parse(Buffer.from(m).toString()) as { deviceId: string; credential?: string; source?: string };
+    if (enrolled.has(e.deviceId)) continue;
+    const net = e.source && /^\d+\.\d+\.\d+\.\d+$/.test(e.source) ? e.source.replace(/\.\d+$/, '.0/24') : undefined;
+    enrolled.set(e.deviceId, { deviceId: e.deviceId, credentials: e.credential ? [{ id: e.credential, issuedAt: 0 }] : [], sources: net ? [parseSourceRule(net)] : [], minFirmware: '1.0.0' });
+  }
+  for (let i = 0; enrolled.size < 100_000; i++) {
+    enrolled.set(`spare-${i}`, { deviceId: `spare-${i}`, credentials: [{ id: `tok-spare-${i}` }], sources: [parseSourceRule('10.0.0.0/8')] });
+  }
+  for (const tree of trees) {
+    if (!tree.name.endsWith('+inventory')) continue;
+    const build = require(resolve(tree.dir, 'src/inventory/image')).buildInventoryImage as BuildImage;
+    tree.image = build({ devices: enrolled, revoked: new Set(['tok-revoked-1', 'tok-revoked-2']) });
+  }
+}
+
+/** A full collection (with node --expose-gc): passes then do not pay for cores discarded before. */
+const gc = (globalThis as { gc?: () => void }).gc;
+
+/** The time the last pass took (ms), and the CPU time the process spent in it (ms). */
+let elapsed = 0;
+let cpu = 0;
+
 /** One pass as in bench:core; with `floor`, each batch's fastest time so far. */
 function pass(tree: (typeof trees)[number], floor?: number[]): number {
+  // with --inventory, the clock starts once the core is made and the inventory loaded: a
+  // detector loads it once, not once per million events (bench:core reports the load)
   let t = performance.now();
   const core = new tree.WasmCore({ capacity }, tree.batch);
+  if (tree.image) core.setInventory(tree.image);
+  if (values.inventory) {
+    gc?.();
+    t = performance.now();
+  }
+  const start = t;
+  const cpuStart = process.cpuUsage();
   let verdicts = 0;
   let b = 0;
   const lap = () => {
@@ -71,6 +115,9 @@ function pass(tree: (typeof trees)[number], floor?: number[]): number {
   verdicts += core.score();
   core.destroy();
   lap();
+  elapsed = performance.now() - start;
+  const used = process.cpuUsage(cpuStart);
+  cpu = (used.user + used.system) / 1000;
   return verdicts;
 }
 
@@ -97,9 +144,9 @@ if (new Set(counts).size !== 1) console.log(`the trees disagree on the verdict c
 for (let r = 0; r < ROUNDS; r++) {
   const order = r % 2 ? [...trees].reverse() : trees;
   for (const tree of order) {
-    const t = performance.now();
     pass(tree, tree.floor);
-    tree.passes.push(count / ((performance.now() - t) / 1000));
+    tree.passes.push(count / (elapsed / 1000));
+    tree.cpu.push(count / (cpu / 1000));
   }
 }
 
@@ -110,7 +157,19 @@ console.log(`${count.toLocaleString('en')} messages, ${ROUNDS} rounds; events/s`
 for (const tree of trees) {
   console.log(`${tree.name.padEnd(24)} median ${fmt(median(tree.passes))}  floor ${fmt(floorRate(tree))}  passes ${tree.passes.map((x) => Math.round(x / 1000) + 'k').join(' ')}`);
 }
-for (const tree of trees.slice(1)) {
+if (values.inventory) {
+  for (let t = 0; t < trees.length; t += 2) {
+    const [a, tree] = [trees[t], trees[t + 1]];
+    const ratios = tree.passes.map((x, i) => x / a.passes[i]);
+    const cpuRatios = tree.cpu.map((x, i) => x / a.cpu[i]);
+    console.log(`${tree.name} / ${a.name}: median of rounds ${median(ratios).toFixed(3)}, floor ${(floorRate(tree) / floorRate(a)).toFixed(3)}, per round ${ratios.map((x) => x.toFixed(2)).join(' ')}`);
+    console.log(`  by CPU time: median of rounds ${median(cpuRatios).toFixed(3)}, per round ${cpuRatios.map((x) => x.toFixed(2)).join(' ')}`);
+    // the first half of a pass meets most devices for the first time; the second half is
+    // the steady state of a detector that knows its fleet
+    const half = (f: number[], second: boolean) => f.slice(second ? f.length >> 1 : 0, second ? f.length : f.length >> 1).reduce((x, y) => x + y, 0);
+    console.log(`  floor ratio, first half of the pass ${(half(a.floor, false) / half(tree.floor, false)).toFixed(3)}, second half ${(half(a.floor, true) / half(tree.floor, true)).toFixed(3)}`);
+  }
+} else for (const tree of trees.slice(1)) {
   const a = trees[0];
   console.log(`${tree.name} / ${a.name}: median ${(median(tree.passes) / median(a.passes)).toFixed(3)}, floor ${(floorRate(tree) / floorRate(a)).toFixed(3)}, per round ${tree.passes.map((x, i) => (x / a.passes[i]).toFixed(2)).join(' ')}`);
 }

@@ -4,7 +4,9 @@
 // Both cores read this same image (the WASM core from linear memory, the reference
 // through a DataView); building it is the only place that walks the inventory.
 //
-//   header   (HEADER bytes)   see H below
+//   header   (HEADER bytes)   see H below; 64, so that with the image at a 64-byte
+//                             boundary (where the WASM core puts it) every device slot is
+//                             one cache line, not two halves of two
 //   devices  deviceSlots × 64 one cache line per device, holding what a check needs in the
 //                             usual case of one credential and one source rule:
 //              @0  u64 device hash (0 = empty)   @8 f64 minFirmware (−1: none)
@@ -37,7 +39,7 @@ export const H = {
   DEVICE_COUNT: 36,
   BYTES: 40,
 } as const;
-export const HEADER = 48;
+export const HEADER = 64;
 export const FLAG_DEVICES = 1;
 export const RULE_IPV4 = 0;
 export const RULE_EXACT = 1;

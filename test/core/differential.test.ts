@@ -1,6 +1,8 @@
 // Differential test: the WASM core and the TypeScript reference score the same
 // simulated streams (attacks, benign changes, bad lines, evictions, with and without
-// arrival times) and must write byte-identical verdict records.
+// arrival times) and must write byte-identical verdict records. With an inventory, both
+// judge most events from their verdict caches; a third core, the reference checking
+// every event against the image, must agree with them byte for byte too.
 
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -23,7 +25,7 @@ interface Case {
   arrivalField: boolean;
   kafkaArrival: boolean;
   badEvery: number;
-  /** Check against an inventory drawn from the fleet itself (see fleetInventory), replaced halfway. */
+  /** Check against an inventory drawn from the fleet itself (see fleetInventory), replaced by the other variant every 30,000 messages. */
   inventory?: boolean;
   /** Attacks in the fleet (default: the simulator's); 30 takes every type in each of its ways. */
   attacks?: number;
@@ -70,36 +72,46 @@ const cases: Case[] = [
   { name: 'arrivalTs in every line, odd batch size', devices: 80, hours: 6, seed: 'diff-2', params: {}, batch: 37, arrivalField: true, kafkaArrival: false, badEvery: 0 },
   { name: 'transport arrival times (as from Kafka)', devices: 80, hours: 6, seed: 'diff-3', params: {}, batch: 4096, arrivalField: false, kafkaArrival: true, badEvery: 501 },
   { name: 'table smaller than the fleet: evictions', devices: 300, hours: 3, seed: 'diff-4', params: { capacity: 64 }, batch: 256, arrivalField: false, kafkaArrival: false, badEvery: 0 },
-  { name: 'with an inventory and revocations, replaced halfway', devices: 150, hours: 4, seed: 'diff-5', params: {}, batch: 500, arrivalField: true, kafkaArrival: false, badEvery: 0, inventory: true },
+  { name: 'with an inventory and revocations, replaced mid-stream', devices: 150, hours: 4, seed: 'diff-5', params: {}, batch: 500, arrivalField: true, kafkaArrival: false, badEvery: 0, inventory: true },
+  { name: 'with an inventory, replaced mid-stream, and evictions (slots given to other devices)', devices: 300, hours: 3, seed: 'diff-6', params: { capacity: 64 }, batch: 256, arrivalField: false, kafkaArrival: true, badEvery: 0, inventory: true, attacks: 30 },
 ];
 
 for (const c of cases) {
   test(`WASM and reference agree byte for byte: ${c.name}`, () => {
     const wasm = new WasmCore(c.params, c.batch);
     const ref = new ReferenceCore(c.params, c.batch);
+    // the oracle for both cores' inventory verdict caches
+    const uncached = c.inventory ? new ReferenceCore(c.params, c.batch, undefined, { inventoryCache: false }) : undefined;
     const fleet = createFleet({ devices: c.devices, hours: c.hours, seed: c.seed, arrivalField: c.arrivalField, attacks: c.attacks });
     let messages = 0;
     let verdicts = 0;
     let alerting = 0;
     const inventories = c.inventory ? [buildInventoryImage(fleetInventory(c, 0)), buildInventoryImage(fleetInventory(c, 1))] : [];
     const inventoryBits = new Set<number>();
-    let swapped = false;
-    if (c.inventory) {
-      wasm.setInventory(inventories[0]);
-      ref.setInventory(inventories[0]);
-    }
+    let swaps = 0;
+    const setInventory = (image: Uint8Array) => {
+      for (const core of [wasm, ref, uncached]) core?.setInventory(image);
+    };
+    if (c.inventory) setInventory(inventories[0]);
+    const same = (x: WasmCore | ReferenceCore, y: ReferenceCore, n: number, what: string) => {
+      const a = new Uint8Array(x.verdicts.buffer, x.verdicts.byteOffset, n * V.SIZE);
+      const b = new Uint8Array(y.verdicts.buffer, y.verdicts.byteOffset, n * V.SIZE);
+      if (Buffer.compare(a, b) !== 0) {
+        const rw = readVerdicts(x.verdicts, n, messages, (s) => x.deviceId(s));
+        const rr = readVerdicts(y.verdicts, n, messages, (s) => y.deviceId(s));
+        const k = rw.findIndex((r, i) => JSON.stringify(r) !== JSON.stringify(rr[i]));
+        assert.deepEqual(rw[k], rr[k], `${what}: first differing verdict (#${k} of the batch)`);
+        assert.fail(`${what}: verdict bytes differ outside the decoded fields`);
+      }
+    };
     const compare = () => {
       const nw = wasm.score();
       const nr = ref.score();
       assert.equal(nw, nr, 'verdict count');
-      const a = new Uint8Array(wasm.verdicts.buffer, wasm.verdicts.byteOffset, nw * V.SIZE);
-      const b = new Uint8Array(ref.verdicts.buffer, ref.verdicts.byteOffset, nr * V.SIZE);
-      if (Buffer.compare(a, b) !== 0) {
-        const rw = readVerdicts(wasm.verdicts, nw, messages, (s) => wasm.deviceId(s));
-        const rr = readVerdicts(ref.verdicts, nr, messages, (s) => ref.deviceId(s));
-        const k = rw.findIndex((r, i) => JSON.stringify(r) !== JSON.stringify(rr[i]));
-        assert.deepEqual(rw[k], rr[k], `first differing verdict (#${k} of the batch)`);
-        assert.fail('verdict bytes differ outside the decoded fields');
+      same(wasm, ref, nw, 'WASM vs reference');
+      if (uncached) {
+        assert.equal(uncached.score(), nr, 'verdict count without the cache');
+        same(ref, uncached, nr, 'reference vs reference without the verdict cache');
       }
       for (let k = 0; k < nw; k++) {
         if (wasm.verdicts.getFloat64(k * V.SIZE + V.SCORE, true) >= 0.5) alerting++;
@@ -117,14 +129,11 @@ for (const c of cases) {
         if (!wasm.add(bytes, arrival)) {
           compare();
           messages += c.batch;
-          if (c.inventory && !swapped && messages >= 30_000) {
-            swapped = true;
-            wasm.setInventory(inventories[1]);
-            ref.setInventory(inventories[1]);
-          }
+          if (c.inventory && messages >= 30_000 * (swaps + 1)) setInventory(inventories[++swaps % 2]);
           assert.ok(wasm.add(bytes, arrival));
         }
         assert.ok(ref.add(bytes, arrival) || (compareBoth(), true));
+        if (uncached) assert.ok(uncached.add(bytes, arrival));
       }
     }
     compare();
@@ -145,7 +154,7 @@ for (const c of cases) {
     assert.ok(alerting > 0, 'the stream raised something to compare');
     if (c.params.capacity) assert.ok(wasm.stats().evictions > 0, 'evictions happened');
     if (c.inventory) {
-      assert.ok(swapped, 'the inventory was replaced mid-stream');
+      assert.ok(swaps >= 2, `the inventory was replaced mid-stream, and back (${swaps} times)`);
       assert.deepEqual([...inventoryBits].sort((a, b) => a - b), [11, 12, 13, 14, 15, 16], 'every inventory check fired');
     }
 

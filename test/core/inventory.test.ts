@@ -4,12 +4,12 @@
 
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { ENGINES } from '../../src/core';
+import { createCore, ENGINES } from '../../src/core';
 import type { Core } from '../../src/core';
 import { Reason } from '../../src/core/layout';
 import { buildInventoryImage } from '../../src/inventory/image';
 import { Inventory, InventoryDevice, parseSourceRule } from '../../src/inventory/model';
-import { Msg, scoreAll, series, T0, VerdictRow } from '../support/telemetry';
+import { encode, Msg, readVerdicts, scoreAll, series, T0, VerdictRow } from '../support/telemetry';
 
 const DAY = 86_400_000;
 
@@ -30,10 +30,16 @@ function inventory(devices: InventoryDevice[], revoked: string[] = []): Inventor
 const INVENTORY_BITS =
   Reason.UNKNOWN_DEVICE | Reason.REVOKED_CREDENTIAL | Reason.CREDENTIAL_NOT_ENROLLED | Reason.CREDENTIAL_EXPIRED | Reason.SOURCE_OUT_OF_RANGE | Reason.FIRMWARE_BELOW_MINIMUM;
 
+/** Score `msgs` as one batch on `core`; its verdict rows. */
+function batch(core: Core, msgs: Msg[]): VerdictRow[] {
+  for (const m of msgs) assert.ok(core.add(encode(m)), 'one batch');
+  return readVerdicts(core.verdicts, core.score(), 0, (slot) => core.deviceId(slot));
+}
+
 for (const engine of ENGINES) {
   describe(`inventory checks [${engine}]`, () => {
-    const run = (msgs: Msg[], inv: Inventory | undefined, batch = 512, prepare?: (core: Core) => void): VerdictRow[] =>
-      scoreAll(engine, msgs, {}, batch, (core) => {
+    const run = (msgs: Msg[], inv: Inventory | undefined, batch = 512, prepare?: (core: Core) => void, params = {}): VerdictRow[] =>
+      scoreAll(engine, msgs, params, batch, (core) => {
         if (inv) core.setInventory(buildInventoryImage(inv));
         prepare?.(core);
       });
@@ -146,6 +152,111 @@ for (const engine of ENGINES) {
       assert.deepEqual(
         rows.map((r) => (r.reasons & Reason.UNKNOWN_DEVICE) !== 0),
         [...Array(10).fill(true), ...Array(10).fill(false)],
+      );
+    });
+
+    // Both cores keep each device's last inventory verdict and reuse it while the device
+    // presents the same credential, source and firmware: these are the ways it could go stale.
+
+    test('a reloaded inventory applies from the very next event of a device the cache had judged', () => {
+      const core = createCore(engine, { capacity: 1024 }, 512);
+      const steps: [Inventory | undefined, number][] = [
+        [inventory([device('ok-1')]), 0],
+        [inventory([device('ok-1')], ['sha256:ok-1']), Reason.REVOKED_CREDENTIAL],
+        [inventory([device('ok-1')]), 0],
+        [inventory([device('ok-1', { credentials: [{ id: 'sha256:replacement' }] })]), Reason.CREDENTIAL_NOT_ENROLLED],
+        [inventory([device('ok-1', { sources: [parseSourceRule('10.2.0.0/16')] })]), Reason.SOURCE_OUT_OF_RANGE],
+        [inventory([device('ok-1', { minFirmware: '3.0.0' })]), Reason.FIRMWARE_BELOW_MINIMUM],
+        [inventory([device('someone-else')]), Reason.UNKNOWN_DEVICE],
+        [inventory([device('ok-1')]), 0],
+        [undefined, 0],
+        [inventory([device('someone-else')], ['sha256:ok-1']), Reason.UNKNOWN_DEVICE | Reason.REVOKED_CREDENTIAL],
+        [inventory([device('ok-1')]), 0],
+      ];
+      const msgs = series(steps.length * 4, { deviceId: 'ok-1' });
+      steps.forEach(([inv, bits], i) => {
+        core.setInventory(inv && buildInventoryImage(inv));
+        const rows = batch(core, msgs.slice(i * 4, i * 4 + 4));
+        assert.deepEqual(rows.map((r) => r.reasons & INVENTORY_BITS), [bits, bits, bits, bits], `step ${i}`);
+      });
+    });
+
+    test('credential_expired from the first event at or after the expiry, however long the credential was judged valid', () => {
+      // one event a minute for four hours, the credential expiring at an odd instant in between
+      const msgs = series(240, { deviceId: 'ok-1' }, 60_000);
+      const expiresAt = T0 + 2 * 3_600_000 + 17 * 60_000 + 31_123;
+      const rows = run(msgs, inventory([device('ok-1', { credentials: [{ id: 'sha256:ok-1', issuedAt: T0 - DAY, expiresAt }] })]));
+      assert.deepEqual(
+        rows.map((r) => (r.reasons & INVENTORY_BITS) === Reason.CREDENTIAL_EXPIRED),
+        msgs.map((m) => m.arrivalTs! >= expiresAt),
+      );
+      const first = rows.find((r) => r.reasons & Reason.CREDENTIAL_EXPIRED)!;
+      assert.equal(first.ev1.expected, expiresAt);
+    });
+
+    test('a device restored from a snapshot is judged by its restored record, not by what its slot held', () => {
+      const inv = buildInventoryImage(inventory([device('x', { credentials: [{ id: 'cred-1' }] })]));
+      // elsewhere, x has moved on to a credential the inventory does not list
+      const elsewhere = createCore(engine, { capacity: 1024 }, 512);
+      elsewhere.setInventory(inv);
+      const away = series(6, { deviceId: 'x', credential: 'cred-2' }, 30_000, T0 + 600_000, 20);
+      assert.ok(batch(elsewhere, away).every((r) => r.reasons & Reason.CREDENTIAL_NOT_ENROLLED));
+      // here, x was judged valid with its enrolled credential, then its state comes back
+      const here = createCore(engine, { capacity: 1024 }, 512);
+      here.setInventory(inv);
+      assert.ok(batch(here, series(6, { deviceId: 'x', credential: 'cred-1' })).every((r) => (r.reasons & INVENTORY_BITS) === 0));
+      here.importPartition(elsewhere.exportPartition(0));
+      const next = series(3, { deviceId: 'x', credential: 'cred-2' }, 30_000, T0 + 600_000 + 6 * 30_000, 26);
+      assert.deepEqual(
+        batch(here, next).map((r) => r.reasons & INVENTORY_BITS),
+        [Reason.CREDENTIAL_NOT_ENROLLED, Reason.CREDENTIAL_NOT_ENROLLED, Reason.CREDENTIAL_NOT_ENROLLED],
+      );
+    });
+
+    test('an event that presents less than the record holds, or a replayed one, does not vouch for the next', () => {
+      const inv = inventory([device('ok-1')]); // 10.1.0.0/16, minimum firmware 2.0.0
+      const at = (i: number, over: Partial<Msg>, ts = T0 + i * 30_000): Msg => ({ ...series(1, { deviceId: 'ok-1' }, 30_000, ts, i)[0], ...over });
+      const drop = (m: Msg, field: 'source' | 'firmware'): Msg => {
+        const { [field]: _gone, ...rest } = m;
+        return rest as Msg;
+      };
+      const msgs = [
+        at(0, { source: '10.9.9.9' }), // out of range (the record holds this source from now on)
+        drop(at(1, { source: '10.9.9.9' }), 'source'), // no source: nothing to judge, clean
+        at(2, { source: '10.9.9.9' }), // the held source again: out of range
+        at(3, { source: '10.9.9.9', firmware: '1.0.0' }), // firmware below the minimum too
+        drop(at(4, { source: '10.9.9.9', firmware: '1.0.0' }), 'firmware'),
+        at(5, { source: '10.9.9.9', firmware: '1.0.0' }),
+        at(6, { source: '10.1.0.7', firmware: '2.4.1', seq: 1 }, T0 - 3_600_000), // replayed from an hour back, clean: the record keeps 10.9.9.9 and 1.0.0
+        at(7, { source: '10.9.9.9', firmware: '1.0.0' }),
+      ];
+      assert.deepEqual(
+        run(msgs, inv).map((r) => r.reasons & (INVENTORY_BITS | Reason.REPLAY)),
+        [
+          Reason.SOURCE_OUT_OF_RANGE,
+          0,
+          Reason.SOURCE_OUT_OF_RANGE,
+          Reason.SOURCE_OUT_OF_RANGE | Reason.FIRMWARE_BELOW_MINIMUM,
+          Reason.SOURCE_OUT_OF_RANGE,
+          Reason.SOURCE_OUT_OF_RANGE | Reason.FIRMWARE_BELOW_MINIMUM,
+          Reason.REPLAY,
+          Reason.SOURCE_OUT_OF_RANGE | Reason.FIRMWARE_BELOW_MINIMUM,
+        ],
+      );
+    });
+
+    test('a slot given to another device after an eviction is judged for the new device', () => {
+      // a table of one bucket pair: enrolled 'ok-0' is evicted by strangers presenting the
+      // same credential, source and firmware, then comes back
+      const same = { credential: 'sha256:shared', source: '10.1.0.7', firmware: '2.4.1' };
+      const inv = inventory([device('ok-0', { credentials: [{ id: 'sha256:shared' }] })]);
+      const strangers = Array.from({ length: 20 }, (_, k) => series(2, { deviceId: `stranger-${k}`, ...same }, 1000, T0 + 60_000 + k * 2000));
+      const msgs = [...series(3, { deviceId: 'ok-0', ...same }), ...strangers.flat(), ...series(2, { deviceId: 'ok-0', ...same }, 30_000, T0 + 3_600_000, 3)];
+      const rows = run(msgs, inv, 512, undefined, { capacity: 8 });
+      assert.ok(rows.filter((r) => r.reasons & Reason.NEW_DEVICE).length > 21, 'ok-0 was evicted and came back new');
+      assert.deepEqual(
+        rows.map((r) => r.reasons & INVENTORY_BITS),
+        msgs.map((m) => (m.deviceId === 'ok-0' ? 0 : Reason.UNKNOWN_DEVICE)),
       );
     });
 

@@ -11,7 +11,7 @@ import { parseReference } from './parse';
 import { CredentialIndex, DeviceState } from './state';
 import { hashOut, hashString } from './hash';
 import { decodeDevice, DeviceRecord } from '../device';
-import { InventoryCheck } from './inventory';
+import { InventoryCache, InventoryCheck } from './inventory';
 import { readRecord, writeRecord, REC } from '../record';
 import type { PartitionState } from '../snapshot';
 
@@ -38,15 +38,21 @@ export class ReferenceCore implements Core {
   private sweepDebt = 0;
   private sweepCursor = 0;
   private inventory: InventoryCheck | undefined;
+  private readonly inventoryCache: InventoryCache;
   private currentPartition = 0;
 
-  constructor(params: Partial<CoreParams> = {}, maxBatch = DEFAULT_MAX_BATCH, inputBytes = DEFAULT_INPUT_BYTES) {
+  /**
+   * `options.inventoryCache` false: judge every event against the inventory image, never
+   * from the verdict cache (the differential tests hold both cores' cached verdicts to it).
+   */
+  constructor(params: Partial<CoreParams> = {}, maxBatch = DEFAULT_MAX_BATCH, inputBytes = DEFAULT_INPUT_BYTES, options: { inventoryCache?: boolean } = {}) {
     this.params = resolveParams(params);
     this.maxBatch = maxBatch;
     this.inputBytes = inputBytes;
     this.state = new DeviceState(this.params.capacity);
     this.creds = new CredentialIndex(this.params.capacity);
     this.detectors = new Detectors(this.params, this.state, this.creds);
+    this.inventoryCache = new InventoryCache(this.state.slots, options.inventoryCache ?? true);
     this.out = new DataView(new ArrayBuffer(2 * maxBatch * V.SIZE));
     this.input = {
       deviceHi: 0, deviceLo: 0, ts: 0, hasSeq: false, seq: 0, hasSource: false, sourceHi: 0, sourceLo: 0,
@@ -101,6 +107,7 @@ export class ReferenceCore implements Core {
       const lo = state.keys[2 * i + 1];
       let s = st.find(hi, lo);
       if (s < 0) s = st.claim(hi, lo);
+      this.inventoryCache.forget(s);
       readRecord(st, s, view, i * REC.SIZE);
       st.ids[s] = state.ids[i];
       st.partition[s] = state.partition;
@@ -137,6 +144,7 @@ export class ReferenceCore implements Core {
 
 
   setInventory(image: Uint8Array | undefined): void {
+    this.inventoryCache.renew();
     this.inventory = image ? new InventoryCheck(image) : undefined;
   }
 
@@ -193,11 +201,14 @@ export class ReferenceCore implements Core {
       if (isNew) {
         s = st.claim(r.deviceHi, r.deviceLo);
         st.ids[s] = r.deviceId;
+        this.inventoryCache.forget(s);
       }
       st.partition[s] = this.currentPartition;
       f.reset();
+      // (whether the event presents what the record holds, before scoring changes it)
+      const same = this.inventory !== undefined && !isNew && InventoryCache.sameAsRecord(e, st, s);
       this.detectors.score(e, s, isNew, a, f);
-      if (this.inventory) this.inventory.check(e, a, f);
+      if (this.inventory) this.inventoryCache.check(this.inventory, e, a, f, st, s, same);
       f.write(out, at, r.ts, a, s, i);
       this.events++;
 

@@ -1,7 +1,8 @@
 // Inventory checks of the reference core: the steps of assembly/inventory.ts over the
-// same image (src/inventory/image.ts), read through a DataView.
+// same image (src/inventory/image.ts), read through a DataView, and its verdict cache.
 
 import { Findings, EventInput, S, sourceNumber } from './detectors';
+import type { DeviceState } from './state';
 import { CRED_SIZE, FLAG_DEVICES, H, INVENTORY_MAGIC, RULE_IPV4, RULE_SIZE, SLOT, SLOT_SIZE } from '../../inventory/image';
 
 const B_UNKNOWN_DEVICE = 11;
@@ -50,16 +51,23 @@ export class InventoryCheck {
     }
   }
 
-  check(e: EventInput, a: number, f: Findings): void {
+  /** The expiry of the credential the last check matched (+∞: none, or it never expires). */
+  matchedExpires = Infinity;
+
+  /** Flags what the event breaks; returns those reason bits. */
+  check(e: EventInput, a: number, f: Findings): number {
     const v = this.v;
+    let raised = 0;
+    this.matchedExpires = Infinity;
     if (e.hasCred && this.lookup(this.revokedAt, this.revokedSlots, 8, e.credHi, e.credLo) >= 0) {
       f.flag(B_REVOKED_CREDENTIAL, S.REVOKED_CREDENTIAL, -1, -1, 0, 0);
+      raised |= 1 << B_REVOKED_CREDENTIAL;
     }
-    if (!this.listsDevices) return;
+    if (!this.listsDevices) return raised;
     const d = this.lookup(this.devicesAt, this.deviceSlots, SLOT_SIZE, e.deviceHi, e.deviceLo);
     if (d < 0) {
       f.flag(B_UNKNOWN_DEVICE, S.UNKNOWN_DEVICE, -1, -1, this.deviceCount, 0);
-      return;
+      return raised | (1 << B_UNKNOWN_DEVICE);
     }
     const entry = this.devicesAt + d * SLOT_SIZE;
     const credCount = v.getUint16(entry + SLOT.CRED_COUNT, true);
@@ -69,14 +77,22 @@ export class InventoryCheck {
     const credAt = (i: number) => (i === 0 ? entry + SLOT.CRED : overflow + (i - 1) * CRED_SIZE);
     const ruleAt = (j: number) => (j === 0 ? entry + SLOT.RULE : overflow + (credCount > 1 ? credCount - 1 : 0) * CRED_SIZE + (j - 1) * RULE_SIZE);
     if (credCount > 0) {
-      if (!e.hasCred) f.flag(B_CREDENTIAL_NOT_ENROLLED, S.CREDENTIAL_NOT_ENROLLED, -1, 0, credCount, 0);
-      else {
+      if (!e.hasCred) {
+        f.flag(B_CREDENTIAL_NOT_ENROLLED, S.CREDENTIAL_NOT_ENROLLED, -1, 0, credCount, 0);
+        raised |= 1 << B_CREDENTIAL_NOT_ENROLLED;
+      } else {
         let i = 0;
         while (i < credCount && !this.is(credAt(i), e.credHi, e.credLo)) i++;
-        if (i === credCount) f.flag(B_CREDENTIAL_NOT_ENROLLED, S.CREDENTIAL_NOT_ENROLLED, -1, 1, credCount, 0);
-        else {
+        if (i === credCount) {
+          f.flag(B_CREDENTIAL_NOT_ENROLLED, S.CREDENTIAL_NOT_ENROLLED, -1, 1, credCount, 0);
+          raised |= 1 << B_CREDENTIAL_NOT_ENROLLED;
+        } else {
           const expires = v.getFloat64(credAt(i) + 16, true);
-          if (a >= expires) f.flag(B_CREDENTIAL_EXPIRED, S.CREDENTIAL_EXPIRED, expires, a, v.getFloat64(credAt(i) + 8, true), 0);
+          this.matchedExpires = expires;
+          if (a >= expires) {
+            f.flag(B_CREDENTIAL_EXPIRED, S.CREDENTIAL_EXPIRED, expires, a, v.getFloat64(credAt(i) + 8, true), 0);
+            raised |= 1 << B_CREDENTIAL_EXPIRED;
+          }
         }
       }
     }
@@ -88,11 +104,102 @@ export class InventoryCheck {
         if (v.getUint32(r, true) === RULE_IPV4) allowed = isIpv4 && ((e.sourceLo & v.getUint32(r + 4, true)) >>> 0) === v.getUint32(r + 8, true);
         else allowed = this.is(r + 8, e.sourceHi, e.sourceLo);
       }
-      if (!allowed) f.flag(B_SOURCE_OUT_OF_RANGE, S.SOURCE_OUT_OF_RANGE, -1, sourceNumber(e.sourceHi, e.sourceLo), ruleCount, 0);
+      if (!allowed) {
+        f.flag(B_SOURCE_OUT_OF_RANGE, S.SOURCE_OUT_OF_RANGE, -1, sourceNumber(e.sourceHi, e.sourceLo), ruleCount, 0);
+        raised |= 1 << B_SOURCE_OUT_OF_RANGE;
+      }
     }
     const minimum = v.getFloat64(entry + SLOT.MIN_FIRMWARE, true);
     if (minimum >= 0 && e.hasFirmware && e.firmware < minimum) {
       f.flag(B_FIRMWARE_BELOW_MINIMUM, S.FIRMWARE_BELOW_MINIMUM, minimum, e.firmware, 0, 0);
+      raised |= 1 << B_FIRMWARE_BELOW_MINIMUM;
     }
+    return raised;
+  }
+
+  /** What a cached verdict raises: revoked_credential and/or unknown_device, as the check would. */
+  replay(tag: number, f: Findings): void {
+    if (tag & OUT_REVOKED) f.flag(B_REVOKED_CREDENTIAL, S.REVOKED_CREDENTIAL, -1, -1, 0, 0);
+    if (tag & OUT_UNKNOWN) f.flag(B_UNKNOWN_DEVICE, S.UNKNOWN_DEVICE, -1, -1, this.deviceCount, 0);
+  }
+}
+
+// The verdict cache of assembly/inventory.ts (its comment explains it): one u32 per device
+// table slot — the fields the checked event presented, what it raised (only nothing,
+// revoked_credential, unknown_device), the inventory's generation, and a lower bound on the
+// matched credential's expiry in 2^22 ms steps. It holds for the values the device's
+// record has now, and only while those are the event's own.
+const PRESENT_CRED = 1;
+const PRESENT_SOURCE = 2;
+const PRESENT_FIRMWARE = 4;
+const OUT_REVOKED = 8;
+const OUT_UNKNOWN = 16;
+const GEN_SHIFT = 5;
+const GEN_MAX = 127;
+const KEY_MASK = 0xfe7;
+const UNTIL_SHIFT = 12;
+const UNTIL_MAX = 0xfffff;
+const UNTIL_UNIT = 4194304;
+const CACHEABLE = (1 << B_REVOKED_CREDENTIAL) | (1 << B_UNKNOWN_DEVICE);
+
+export class InventoryCache {
+  private tags: Uint32Array | undefined;
+  private generation = 0;
+
+  /** `enabled` false: every event is checked against the image (the tests' oracle for the cache). */
+  constructor(
+    private readonly slots: number,
+    private readonly enabled = true,
+  ) {}
+
+  /** Another image (or none) switched in: every entry is of an older generation now. */
+  renew(): void {
+    this.tags ??= new Uint32Array(this.slots);
+    if (++this.generation > GEN_MAX) {
+      this.tags.fill(0);
+      this.generation = 1;
+    }
+  }
+
+  /** The slot holds another device, or a restored one. */
+  forget(slot: number): void {
+    if (this.tags) this.tags[slot] = 0;
+  }
+
+  /** Whether every field the event presents equals what the device's record holds. */
+  static sameAsRecord(e: EventInput, st: DeviceState, s: number): boolean {
+    return (
+      (!e.hasCred || (e.credHi === st.credHi[s] && e.credLo === st.credLo[s])) &&
+      (!e.hasSource || (e.sourceHi === st.sourceHi[s] && e.sourceLo === st.sourceLo[s])) &&
+      (!e.hasFirmware || e.firmware === st.firmware[s])
+    );
+  }
+
+  /**
+   * Check an event of slot `s` (already scored) against `inv`: from the cache when `same`
+   * (sameAsRecord before scoring) and the entry is of this generation and these fields,
+   * else by the image, rewriting the entry.
+   */
+  check(inv: InventoryCheck, e: EventInput, a: number, f: Findings, st: DeviceState, s: number, same: boolean): void {
+    if (!this.enabled) {
+      inv.check(e, a, f);
+      return;
+    }
+    const tags = this.tags!;
+    const present = (e.hasCred ? PRESENT_CRED : 0) | (e.hasSource ? PRESENT_SOURCE : 0) | (e.hasFirmware ? PRESENT_FIRMWARE : 0);
+    const tag = tags[s];
+    if (same && (tag & KEY_MASK) === ((this.generation << GEN_SHIFT) | present) && a < (tag >>> UNTIL_SHIFT) * UNTIL_UNIT) {
+      inv.replay(tag, f);
+      return;
+    }
+    const raised = inv.check(e, a, f);
+    if ((raised & ~CACHEABLE) !== 0 || !InventoryCache.sameAsRecord(e, st, s)) {
+      tags[s] = 0;
+      return;
+    }
+    const outcome = (raised & (1 << B_REVOKED_CREDENTIAL) ? OUT_REVOKED : 0) | (raised & (1 << B_UNKNOWN_DEVICE) ? OUT_UNKNOWN : 0);
+    const x = inv.matchedExpires;
+    const until = x >= UNTIL_MAX * UNTIL_UNIT ? UNTIL_MAX : x < UNTIL_UNIT ? 0 : Math.floor(x / UNTIL_UNIT);
+    tags[s] = ((until << UNTIL_SHIFT) | (this.generation << GEN_SHIFT) | outcome | present) >>> 0;
   }
 }
