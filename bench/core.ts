@@ -7,12 +7,19 @@
 // One operation = one pass over the whole stream with
 // a fresh core (device inserts included, as a live detector meets its fleet), so device
 // time always moves forward and no pass re-scores stale messages as replays.
+// (d) The steady state: both engines again, alternated, each timed on the next MESSAGES
+// messages of the same fleet after it has scored the WARM before them untimed — a
+// detector that has run for a while knows its devices, and their statistical detectors
+// are past their warm-up; a fresh core spends its first events inserting devices.
 //
 //   npm run bench:core                 human-readable
 //   npm run bench:core -- --json       one JSON object
 //   options: --devices N (100000) --messages N (1000000) --memory-devices N (1000000)
 //            --rounds N (9: rounds of the inventory comparison)
 //            --inventory-only (skip the reference and the memory measurement)
+//            --warm N (3000000: messages scored before the steady-state timing; with
+//              100,000 devices, 30 per device, past every warm-up)
+//            --steady-rounds N (3: rounds of the steady-state comparison; 0 skips it)
 
 import Benchmark from 'benchmark';
 import { parseArgs } from 'node:util';
@@ -34,6 +41,8 @@ const { values } = parseArgs({
     'min-samples': { type: 'string' },
     rounds: { type: 'string' },
     'inventory-only': { type: 'boolean' },
+    warm: { type: 'string' },
+    'steady-rounds': { type: 'string' },
   },
 });
 const DEVICES = Number(values.devices ?? 100_000);
@@ -42,31 +51,39 @@ const MEMORY_DEVICES = Number(values['memory-devices'] ?? 1_000_000);
 const MIN_SAMPLES = Number(values['min-samples'] ?? 5);
 const ROUNDS = Number(values.rounds ?? 9);
 const INVENTORY_ONLY = values['inventory-only'] ?? false;
+const STEADY_ROUNDS = INVENTORY_ONLY ? 0 : Number(values['steady-rounds'] ?? 3);
+const WARM = STEADY_ROUNDS > 0 ? Number(values.warm ?? 3_000_000) : 0;
 const log = (s: string) => {
   if (!values.json) process.stderr.write(s + '\n');
 };
 
 // ---- the input: one buffer of NDJSON bytes and the offsets of each message -----------
-log(`generating ${MESSAGES.toLocaleString('en')} messages from a simulated fleet of ${DEVICES.toLocaleString('en')} devices…`);
+// The first MESSAGES are the cold passes' stream; the steady state scores WARM messages
+// untimed, then times the MESSAGES after them.
+const TOTAL = Math.max(MESSAGES, WARM + MESSAGES * Math.sign(STEADY_ROUNDS));
+log(`generating ${TOTAL.toLocaleString('en')} messages from a simulated fleet of ${DEVICES.toLocaleString('en')} devices…`);
 const fleet = createFleet({ devices: DEVICES, hours: 48, seed: 'bench-core', profile: 'bench' });
 const parts: Buffer[] = [];
-const starts = new Uint32Array(MESSAGES + 1);
-const arrivals = new Float64Array(MESSAGES);
+const starts = new Uint32Array(TOTAL + 1);
+const arrivals = new Float64Array(TOTAL);
 let size = 0;
-let count = 0;
-for (let ev = fleet.next(); ev && count < MESSAGES; ev = fleet.next()) {
+let total = 0;
+for (let ev = fleet.next(); ev && total < TOTAL; ev = fleet.next()) {
   const b = Buffer.from(ev.line);
   parts.push(b);
-  starts[count] = size;
-  arrivals[count] = ev.arrivalTs;
+  starts[total] = size;
+  arrivals[total] = ev.arrivalTs;
   size += b.length;
-  count++;
+  total++;
 }
-starts[count] = size;
+starts[total] = size;
 const input = Buffer.concat(parts, size);
 parts.length = 0;
-const messages: Uint8Array[] = new Array(count);
-for (let i = 0; i < count; i++) messages[i] = input.subarray(starts[i], starts[i + 1]);
+const messages: Uint8Array[] = new Array(total);
+for (let i = 0; i < total; i++) messages[i] = input.subarray(starts[i], starts[i + 1]);
+const count = Math.min(MESSAGES, total);
+if (STEADY_ROUNDS > 0 && total < WARM + count) throw new Error(`the fleet gave ${total} messages, fewer than --warm + --messages`);
+size = starts[count];
 const distinct = new Set<string>();
 for (let i = 0; i < Math.min(count, 200_000); i++) distinct.add(JSON.parse(messages[i].toString()).deviceId);
 log(`  ${count.toLocaleString('en')} messages, ${(size / count).toFixed(0)} bytes on average, ${(size / 1e6).toFixed(0)} MB`);
@@ -88,18 +105,23 @@ function pass(make: () => Core, floor?: number[], made?: Core): number {
     b++;
   };
   const core = made ?? make();
-  let alerts = 0;
-  for (let i = 0; i < count; i++) {
-    if (!core.add(messages[i], arrivals[i])) {
-      alerts += core.score();
-      lap();
-      core.add(messages[i], arrivals[i]);
-    }
-  }
-  alerts += core.score();
+  const alerts = feed(core, 0, count, lap);
   core.destroy();
   lap();
   return alerts;
+}
+
+/** Messages [from, to) through `core`, scored batch by batch; returns the verdict count. */
+function feed(core: Core, from: number, to: number, lap?: () => void): number {
+  let verdicts = 0;
+  for (let i = from; i < to; i++) {
+    if (!core.add(messages[i], arrivals[i])) {
+      verdicts += core.score();
+      lap?.();
+      core.add(messages[i], arrivals[i]);
+    }
+  }
+  return verdicts + core.score();
 }
 
 // The inventory: every device of the stream enrolled with the credential and /24 network
@@ -225,6 +247,46 @@ function quantile(a: number[], q: number): number {
   return s[lo] + (s[Math.min(lo + 1, s.length - 1)] - s[lo]) * (at - lo);
 }
 
+// ---- the steady state: a core that knows its fleet ---------------------------------
+// Each round makes one core per engine, scores the WARM messages untimed, collects, then
+// times the next MESSAGES; the engines alternate (order flipped every round) and the
+// median round is reported. Warming the reference is slow (it runs at a tenth of the
+// WASM core's rate), so these rounds take most of the benchmark's time.
+const steady = { wasm: [] as number[], reference: [] as number[], devices: 0 };
+if (STEADY_ROUNDS > 0) {
+  log(`  steady state: ${STEADY_ROUNDS} rounds, each engine timed on ${count.toLocaleString('en')} messages after ${WARM.toLocaleString('en')} untimed`);
+  const engines = [
+    { name: 'wasm' as const, make: makeWasm },
+    { name: 'reference' as const, make: makeRef },
+  ];
+  for (let r = 0; r < STEADY_ROUNDS; r++) {
+    for (const e of r % 2 ? [...engines].reverse() : engines) {
+      const core = e.make();
+      feed(core, 0, WARM);
+      steady.devices = core.stats().devices;
+      gc?.();
+      const t = performance.now();
+      feed(core, WARM, WARM + count);
+      steady[e.name].push(count / ((performance.now() - t) / 1000));
+      core.destroy();
+    }
+    log(`    round ${String(r + 1).padStart(2)}: wasm ${fmtRate(steady.wasm[r])}  reference ${fmtRate(steady.reference[r])}  ratio ${(steady.wasm[r] / steady.reference[r]).toFixed(2)}`);
+  }
+}
+const steadyState =
+  STEADY_ROUNDS > 0
+    ? {
+        rounds: STEADY_ROUNDS,
+        warmMessages: WARM,
+        devicesKnown: steady.devices,
+        wasmEventsPerSec: Math.round(median(steady.wasm)),
+        wasmRange: [Math.round(Math.min(...steady.wasm)), Math.round(Math.max(...steady.wasm))],
+        referenceEventsPerSec: Math.round(median(steady.reference)),
+        referenceRange: [Math.round(Math.min(...steady.reference)), Math.round(Math.max(...steady.reference))],
+        ratioMedian: Number(median(steady.wasm.map((w, i) => w / steady.reference[i])).toFixed(2)),
+      }
+    : undefined;
+
 // ---- memory: a table of MEMORY_DEVICES devices, in a process that holds nothing else --
 type Memory = { devices: number; capacity: number; tableSlots: number; bytesPerSlot: number; devicesHeld: number; evicted: number; rssMB: number };
 let mem: Memory | undefined;
@@ -244,6 +306,7 @@ const report = {
   wasm: wasm === undefined ? undefined : { eventsPerSec: Math.round(wasm), rmePercent: Number(results.wasm.rme.toFixed(2)), passes: results.wasm.samples },
   reference: ref === undefined ? undefined : { eventsPerSec: Math.round(ref), rmePercent: Number(results.reference.rme.toFixed(2)), passes: results.reference.samples },
   ratio: wasm === undefined ? undefined : Number((wasm / ref).toFixed(2)),
+  steadyState,
   wasmWithInventory: { inventoryDevices: enrolled.size, inventoryImageBytes: inventoryImage.byteLength, ...inventoryCost },
   memory: mem && { ...mem, tableMB: Number(((mem.tableSlots * mem.bytesPerSlot) / 1048576).toFixed(1)) },
   targets: { wasmEventsPerSec: 2_000_000, ratio: 2, bytesPerDevice: 256, rssMBFor1M: 512, inventoryRatio: 0.95 },
@@ -252,9 +315,13 @@ if (values.json) process.stdout.write(JSON.stringify(report) + '\n');
 else {
   log('');
   if (wasm !== undefined) {
-    log(`WASM core:      ${Math.round(wasm).toLocaleString('en')} events/s`);
-    log(`TS reference:   ${Math.round(ref).toLocaleString('en')} events/s`);
-    log(`ratio:          ${report.ratio}×`);
+    log(`fresh core per pass (every device new to it):`);
+    log(`  WASM core ${Math.round(wasm).toLocaleString('en')} events/s, reference ${Math.round(ref).toLocaleString('en')}, ratio ${report.ratio}×`);
+  }
+  if (steadyState) {
+    const st = steadyState;
+    log(`steady state (${st.devicesKnown.toLocaleString('en')} devices known, ${st.warmMessages.toLocaleString('en')} messages scored before; median of ${st.rounds} rounds):`);
+    log(`  WASM core ${st.wasmEventsPerSec.toLocaleString('en')} events/s (${st.wasmRange.map((x) => x.toLocaleString('en')).join('–')}), reference ${st.referenceEventsPerSec.toLocaleString('en')} (${st.referenceRange.map((x) => x.toLocaleString('en')).join('–')}), ratio ${st.ratioMedian}×`);
   }
   const c = inventoryCost;
   log(`WASM + inventory of ${enrolled.size.toLocaleString('en')}: ${c.ratioMedian}× without (median of ${c.rounds} alternated rounds; range ${c.ratioMin}–${c.ratioMax}, quartiles ${c.ratioQuartiles.join('–')}); medians ${c.withEventsPerSec.toLocaleString('en')} vs ${c.withoutEventsPerSec.toLocaleString('en')} events/s`);
