@@ -7,9 +7,9 @@
 // One operation = one pass over the whole stream with
 // a fresh core (device inserts included, as a live detector meets its fleet), so device
 // time always moves forward and no pass re-scores stale messages as replays.
-// (d) The steady state: both engines again, alternated, each timed on the next MESSAGES
-// messages of the same fleet after it has scored the WARM before them untimed — a
-// detector that has run for a while knows its devices, and their statistical detectors
+// (d) The steady state: the engines again (WASM, WASM with the inventory, reference),
+// alternated, each timed on the next MESSAGES messages of the same fleet after it has
+// scored the WARM before them untimed — a detector that has run for a while knows its devices, and their statistical detectors
 // are past their warm-up; a fresh core spends its first events inserting devices.
 //
 //   npm run bench:core                 human-readable
@@ -268,11 +268,12 @@ function quantile(a: number[], q: number): number {
 // times the next MESSAGES; the engines alternate (order flipped every round) and the
 // median round is reported. Warming the reference is slow (it runs at a tenth of the
 // WASM core's rate), so these rounds take most of the benchmark's time.
-const steady = { wasm: [] as number[], reference: [] as number[], devices: 0 };
+const steady = { wasm: [] as number[], inventory: [] as number[], reference: [] as number[], devices: 0 };
 if (STEADY_ROUNDS > 0) {
   log(`  steady state: ${STEADY_ROUNDS} rounds, each engine timed on ${count.toLocaleString('en')} messages after ${WARM.toLocaleString('en')} untimed`);
   const engines = [
     { name: 'wasm' as const, make: makeWasm },
+    { name: 'inventory' as const, make: makeWasmInventory },
     { name: 'reference' as const, make: makeRef },
   ];
   for (let r = 0; r < STEADY_ROUNDS; r++) {
@@ -286,7 +287,7 @@ if (STEADY_ROUNDS > 0) {
       steady[e.name].push(count / ((performance.now() - t) / 1000));
       core.destroy();
     }
-    log(`    round ${String(r + 1).padStart(2)}: wasm ${fmtRate(steady.wasm[r])}  reference ${fmtRate(steady.reference[r])}  ratio ${(steady.wasm[r] / steady.reference[r]).toFixed(2)}`);
+    log(`    round ${String(r + 1).padStart(2)}: wasm ${fmtRate(steady.wasm[r])}  with the inventory ${fmtRate(steady.inventory[r])} (${(steady.inventory[r] / steady.wasm[r]).toFixed(3)})  reference ${fmtRate(steady.reference[r])}  ratio ${(steady.wasm[r] / steady.reference[r]).toFixed(2)}`);
   }
 }
 const steadyState =
@@ -300,6 +301,9 @@ const steadyState =
         referenceEventsPerSec: Math.round(median(steady.reference)),
         referenceRange: [Math.round(Math.min(...steady.reference)), Math.round(Math.max(...steady.reference))],
         ratioMedian: Number(median(steady.wasm.map((w, i) => w / steady.reference[i])).toFixed(2)),
+        withInventoryEventsPerSec: Math.round(median(steady.inventory)),
+        inventoryRatioMedian: Number(median(steady.inventory.map((x, i) => x / steady.wasm[i])).toFixed(3)),
+        inventoryRatioRange: [Number(Math.min(...steady.inventory.map((x, i) => x / steady.wasm[i])).toFixed(3)), Number(Math.max(...steady.inventory.map((x, i) => x / steady.wasm[i])).toFixed(3))],
       }
     : undefined;
 
@@ -338,6 +342,7 @@ else {
     const st = steadyState;
     log(`steady state (${st.devicesKnown.toLocaleString('en')} devices known, ${st.warmMessages.toLocaleString('en')} messages scored before; median of ${st.rounds} rounds):`);
     log(`  WASM core ${st.wasmEventsPerSec.toLocaleString('en')} events/s (${st.wasmRange.map((x) => x.toLocaleString('en')).join('–')}), reference ${st.referenceEventsPerSec.toLocaleString('en')} (${st.referenceRange.map((x) => x.toLocaleString('en')).join('–')}), ratio ${st.ratioMedian}×`);
+    log(`  WASM core with the inventory ${st.withInventoryEventsPerSec.toLocaleString('en')} events/s, ${st.inventoryRatioMedian}× without (rounds ${st.inventoryRatioRange.join('–')})`);
   }
   const c = inventoryCost;
   log(`WASM + inventory of ${enrolled.size.toLocaleString('en')}: ${c.ratioMedian}× without (median of ${c.rounds} alternated rounds; range ${c.ratioMin}–${c.ratioMax}, quartiles ${c.ratioQuartiles.join('–')}); medians ${c.withEventsPerSec.toLocaleString('en')} vs ${c.withoutEventsPerSec.toLocaleString('en')} events/s`);
