@@ -56,6 +56,8 @@ export class KafkaSource {
   readonly lag = new Map<number, number>();
   /** Chunks scored and not yet committed, committed in order once stored. */
   private readonly commits: InOrderCommits;
+  /** Per partition, the offset after the last event scored. */
+  private readonly scoredUpTo = new Map<number, bigint>();
   /** Lag after each commit (for the metrics). */
   onLag?: (topic: string, partition: number, lag: number) => void;
   /** The consumer crashed (kafkajs gave up retrying). */
@@ -127,6 +129,20 @@ export class KafkaSource {
       const assigned = [...(e.payload.memberAssignment[this.c.topic] ?? [])].sort((a, b) => a - b);
       this.assigned = assigned;
       this.onAssigned?.(assigned);
+      // kept partitions go on where scoring stopped, not at the committed offset (chunks
+      // still in flight are committed when stored, or read again from there if not):
+      // events scored twice would reach the device state twice
+      const kept = new Set(assigned);
+      for (const [partition, next] of this.scoredUpTo) {
+        if (!kept.has(partition)) this.scoredUpTo.delete(partition);
+        else {
+          try {
+            this.consumer.seek({ topic: this.c.topic, partition, offset: next.toString() });
+          } catch (err) {
+            this.log.warn(`kafka: partition ${partition}: cannot resume at ${next} (${(err as Error).message}); reading from the committed offset`);
+          }
+        }
+      }
       // a rebalance: hand over what was lost, start reading the snapshots of what is new
       const handover = this.handover;
       if (handover) this.assigning = this.assigning.then(() => handover.assign(assigned)).catch((err: Error) => this.log.warn(`state: hand-over after the rebalance failed: ${err.message}`));
@@ -172,9 +188,11 @@ export class KafkaSource {
     try {
       await this.inFlight;
     } catch (e) {
-      // a chunk was not stored: nothing behind it is committed, and the partitions are read
-      // again from their oldest uncommitted chunk (kafkajs retries the batch)
-      if (this.commits.failed !== undefined) await this.rewind();
+      // before kafkajs retries the batch or rejoins the group (a rebalance): what is in
+      // flight is stored and committed (a group accepts its current generation's commits
+      // while it prepares a rebalance); if a chunk was not stored, nothing behind it is
+      // committed and its partitions are read again from there
+      await this.commits.drain().catch(() => this.rewind());
       throw e;
     }
   }
@@ -218,6 +236,7 @@ export class KafkaSource {
         this.commits.track(partition, BigInt(slice[silent].offset), last + 1n, chunk.length - silent, this.pipeline.store(scored), hw);
       }
       resolveOffset(last.toString());
+      this.scoredUpTo.set(partition, last + 1n);
       await this.handover?.processed(partition, last + 1n, silent);
       // bounded: with the window full (a sink slow or down) consumption waits here
       await this.commits.room(MAX_CHUNKS_IN_FLIGHT, MAX_MESSAGES_IN_FLIGHT);
@@ -236,6 +255,7 @@ export class KafkaSource {
   /** After a failed chunk: read every partition again from its oldest uncommitted chunk. */
   private async rewind(): Promise<void> {
     for (const { partition, offset } of await this.commits.rewind()) {
+      this.scoredUpTo.set(partition, offset);
       this.log.warn(`kafka: partition ${partition}: results from offset ${offset} on were not stored; reading them again`);
       this.consumer.seek({ topic: this.c.topic, partition, offset: offset.toString() });
     }
