@@ -21,7 +21,8 @@
 
 import { parseArgs } from 'node:util';
 import { readdirSync, readFileSync } from 'node:fs';
-import { spawnSync } from 'node:child_process';
+import { fork, spawnSync } from 'node:child_process';
+import { join } from 'node:path';
 import { Kafka, logLevel } from 'kafkajs';
 import { resolveConfig } from '../src/config';
 import { createFleet } from '../src/ingest/simulator';
@@ -124,17 +125,19 @@ interface CpuSplit {
   node: number;
   broker: number;
   influxd: number;
+  /** the latency run's feeder process */
+  feeder?: number;
   /** everything else on the machine (other work sharing the cores) */
   other: number;
 }
 
-function cpuMeter(pids: { broker?: number; influxd?: number }) {
+function cpuMeter(pids: { broker?: number; influxd?: number; feeder?: number }) {
   const read = () => {
     const c = process.cpuUsage();
-    return { t: performance.now(), node: (c.user + c.system) / 1e6, broker: cpuSeconds(pids.broker), influxd: cpuSeconds(pids.influxd), machine: machineBusySeconds() };
+    return { t: performance.now(), node: (c.user + c.system) / 1e6, broker: cpuSeconds(pids.broker), influxd: cpuSeconds(pids.influxd), feeder: pids.feeder ? cpuSeconds(pids.feeder) : 0, machine: machineBusySeconds() };
   };
   let busy = 0;
-  let acc = { node: 0, broker: 0, influxd: 0, machine: 0 };
+  let acc = { node: 0, broker: 0, influxd: 0, feeder: 0, machine: 0 };
   let from: ReturnType<typeof read> | undefined;
   return {
     /** count CPU from now… */
@@ -146,15 +149,17 @@ function cpuMeter(pids: { broker?: number; influxd?: number }) {
       const to = read();
       const f = from!;
       busy += (to.t - f.t) / 1000;
-      acc = { node: acc.node + to.node - f.node, broker: acc.broker + to.broker - f.broker, influxd: acc.influxd + to.influxd - f.influxd, machine: acc.machine + to.machine - f.machine };
+      acc = { node: acc.node + to.node - f.node, broker: acc.broker + to.broker - f.broker, influxd: acc.influxd + to.influxd - f.influxd, feeder: acc.feeder + to.feeder - f.feeder, machine: acc.machine + to.machine - f.machine };
     },
     split(): CpuSplit {
       const r = (x: number) => Number((x / busy).toFixed(2));
-      return { node: r(acc.node), broker: r(acc.broker), influxd: r(acc.influxd), other: r(Math.max(0, acc.machine - acc.node - acc.broker - acc.influxd)) };
+      const split: CpuSplit = { node: r(acc.node), broker: r(acc.broker), influxd: r(acc.influxd), other: r(Math.max(0, acc.machine - acc.node - acc.broker - acc.influxd - acc.feeder)) };
+      if (pids.feeder) split.feeder = r(acc.feeder);
+      return split;
     },
   };
 }
-const cpuText = (c: CpuSplit) => `CPU in cores: node ${c.node}, broker ${c.broker}, influxd ${c.influxd}, other work ${c.other}`;
+const cpuText = (c: CpuSplit) => `CPU in cores: node ${c.node}, broker ${c.broker}, influxd ${c.influxd}${c.feeder !== undefined ? `, feeder ${c.feeder}` : ''}, other work ${c.other}`;
 
 async function main() {
   const mock = await startKafkaMock({ topics: [`bare:${PARTITIONS}`, `full:${PARTITIONS}`, `lat:${PARTITIONS}`, 'full.dlq:1', 'full.alerts:1', 'lat.dlq:1', 'lat.alerts:1'] });
@@ -207,6 +212,8 @@ async function main() {
   };
 
   let firstAt = -1;
+  /** the CPU meters count from the first fetched batch of a round, as the rates do */
+  let onFirst = () => undefined as void;
   let bare: { messagesPerSec: number; cpu: CpuSplit } | undefined;
   let full: { messagesPerSec: number; pointsWritten: number; alerts: number; cpu: CpuSplit } | undefined;
   if (!LATENCY_ONLY) {
@@ -217,7 +224,10 @@ async function main() {
     await consumer.subscribe({ topic: 'bare', fromBeginning: true });
     await consumer.run({
       eachBatch: async ({ batch }) => {
-        if (firstAt < 0) firstAt = performance.now();
+        if (firstAt < 0) {
+          firstAt = performance.now();
+          onFirst();
+        }
         counted += batch.messages.length;
       },
     });
@@ -227,7 +237,7 @@ async function main() {
       consumer.pause([{ topic: 'bare' }]);
       await produceRound('bare', r);
       firstAt = -1;
-      cpu.start();
+      onFirst = () => cpu.start();
       consumer.resume([{ topic: 'bare' }]);
       await until(() => counted >= (r + 1) * ROUND, 'bare consumer round');
       bareMs += performance.now() - firstAt;
@@ -241,7 +251,10 @@ async function main() {
     const f = await runPipeline('full');
     const score0 = f.pipeline.score.bind(f.pipeline);
     f.pipeline.score = (chunk) => {
-      if (firstAt < 0) firstAt = performance.now();
+      if (firstAt < 0) {
+        firstAt = performance.now();
+        onFirst();
+      }
       return score0(chunk);
     };
     let fullMs = 0;
@@ -250,7 +263,7 @@ async function main() {
       f.source.consumer.pause([{ topic: 'full' }]);
       await produceRound('full', r);
       firstAt = -1;
-      fcpu.start();
+      onFirst = () => fcpu.start();
       f.source.consumer.resume([{ topic: 'full' }]);
       await until(() => f.source.committed >= (r + 1) * ROUND, 'pipeline round');
       fullMs += performance.now() - firstAt;
@@ -279,7 +292,6 @@ async function main() {
   const scoredAt = new WeakMap<object, number>();
   const score1 = lat.pipeline.score.bind(lat.pipeline);
   let chunks = 0;
-  let sends = 0;
   lat.pipeline.score = (chunk) => {
     const now = Date.now();
     chunks++;
@@ -300,32 +312,39 @@ async function main() {
     if (at !== undefined) for (let i = 0; i < chunk.length; i++) toStored.push(now - at);
   };
   const target = RATE ?? full!.messagesPerSec / 2;
+  // the feeder is a process of its own (bench/feed.ts); it holds back while the pipeline
+  // lags by more than half of what the broker keeps
   const maxLag = (PARTITIONS * 26_000) / 2;
-  const lcpu = cpuMeter(pids);
-  lcpu.start();
-  const t0 = Date.now();
+  const feeder = fork(join(__dirname, 'feed.ts'), [mock.bootstrap, 'lat', String(target), String(LINGER_MS), String(Math.ceil(target * (SECONDS + 1)))], { execArgv: ['--import', 'tsx'] });
   let sent = 0;
-  let heldMs = 0;
-  let nextSend = t0;
+  let fed: { sent: number; heldMs: number; requests: number; seconds: number } | undefined;
+  const feederDone = new Promise<void>((resolve, reject) => {
+    feeder.on('message', (m: { ready?: boolean; sent?: number; done?: boolean; heldMs: number; requests: number; seconds: number }) => {
+      if (m.done) {
+        fed = { sent: m.sent!, heldMs: m.heldMs, requests: m.requests, seconds: m.seconds };
+        resolve();
+      } else if (m.sent !== undefined) sent = m.sent;
+    });
+    feeder.on('exit', (code) => (code ? reject(new Error(`the feeder exited with ${code}`)) : resolve()));
+  });
+  const ready = new Promise<void>((resolve) => feeder.once('message', () => resolve()));
+  await Promise.race([ready, feederDone, new Promise((_, reject) => setTimeout(() => reject(new Error('the feeder was not ready within 120 s')), 120_000).unref())]);
+  const lcpu = cpuMeter({ ...pids, feeder: feeder.pid });
+  lcpu.start();
+  feeder.send({ go: true });
+  const t0 = Date.now();
+  let held = false;
   while (Date.now() - t0 < SECONDS * 1000) {
-    if (sent - lat.source.committed > maxLag) {
-      const h0 = Date.now();
-      await new Promise((res) => setTimeout(res, 5));
-      heldMs += Date.now() - h0;
-      continue;
-    }
-    // one producer request per linger period, with everything due by then
-    nextSend += LINGER_MS;
-    await new Promise((res) => setTimeout(res, Math.max(0, nextSend - Date.now())));
-    const due = Math.floor(((Date.now() - t0 - heldMs) / 1000) * target);
-    const n = due - sent;
-    if (n <= 0) continue;
-    const messages = Array.from({ length: n }, (_, i) => all[(sent + i) % all.length]);
-    await producer.send({ topic: 'lat', messages });
-    sends++;
-    sent += n;
+    const hold = sent - lat.source.committed > maxLag;
+    if (hold !== held) feeder.send({ hold: (held = hold) });
+    await new Promise((res) => setTimeout(res, 10));
   }
-  const feedSeconds = (Date.now() - t0) / 1000;
+  feeder.send({ stop: true });
+  await Promise.race([feederDone, new Promise((_, reject) => setTimeout(() => reject(new Error('the feeder did not stop within 60 s')), 60_000).unref())]);
+  sent = fed!.sent;
+  const heldMs = fed!.heldMs;
+  const feedSeconds = fed!.seconds;
+  const sends = fed!.requests;
   await until(() => lat.source.committed >= sent, 'latency run');
   lcpu.stop();
   await lat.source.stop();
@@ -375,7 +394,7 @@ async function main() {
     const l = report.latency;
     log(`  at ${fmt(l.rate)} msg/s for ${SECONDS} s (${fmt(l.achievedRate)} sent/s): event → stored p50 ${l.p50Ms} ms, p99 ${l.p99Ms} ms (${l.samples} samples)`);
     log(`    produced → scored p50 ${l.producedToScored.p50Ms} / p99 ${l.producedToScored.p99Ms} ms, scored → stored p50 ${l.scoredToStored.p50Ms} / p99 ${l.scoredToStored.p99Ms} ms${heldMs ? `; the feeder held back ${heldMs} ms: the pipeline fell behind` : ''}`);
-    log(`    ${l.messagesPerSend} messages per producer request, ${l.messagesPerChunk} per scored chunk; ${cpuText(l.cpu)} (node includes the feeder)`);
+    log(`    ${l.messagesPerSend} messages per producer request, ${l.messagesPerChunk} per scored chunk; ${cpuText(l.cpu)}`);
   }
 }
 

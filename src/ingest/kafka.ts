@@ -19,8 +19,8 @@ import { InOrderCommits } from './commits';
  * Scoring runs ahead of storage by at most this much; when the window is full (a sink
  * slow, or InfluxDB down and retrying) consumption waits, nothing more is buffered.
  */
-export const MAX_CHUNKS_IN_FLIGHT = 8;
-export const MAX_MESSAGES_IN_FLIGHT = 8192;
+export const MAX_CHUNKS_IN_FLIGHT = 32;
+export const MAX_MESSAGES_IN_FLIGHT = 16_384;
 
 export interface KafkaLog {
   info(msg: string): void;

@@ -1,0 +1,64 @@
+// The feeder of bench:pipeline's latency run, in a process of its own so that producing
+// does not take the event loop (or the CPU accounting) of the pipeline being measured:
+// the bench fleet's messages sent at a fixed rate, one producer request every linger
+// period with everything due by then. The parent says when to hold back (the pipeline
+// lags too far for the broker's bounded log) and when to stop; the feeder reports what
+// it sent.
+//
+//   (forked by bench/pipeline.ts) argv: brokers topic rate lingerMs messages
+
+import { Kafka, logLevel } from 'kafkajs';
+import { createFleet } from '../src/ingest/simulator';
+
+const [brokers, topic, rateArg, lingerArg, countArg] = process.argv.slice(2);
+const RATE = Number(rateArg);
+const LINGER_MS = Number(lingerArg);
+const COUNT = Number(countArg);
+const send = (m: object) => process.send?.(m);
+
+async function main() {
+  const fleet = createFleet({ devices: 2000, hours: 48, seed: 'bench-pipeline', arrivalField: true });
+  const all: { key: string; value: Buffer }[] = [];
+  for (let ev = fleet.next(); ev && all.length < COUNT; ev = fleet.next()) all.push({ key: ev.deviceId, value: Buffer.from(ev.line) });
+  const kafka = new Kafka({ clientId: 'bench-feed', brokers: brokers.split(','), logLevel: logLevel.NOTHING });
+  const producer = kafka.producer();
+  await producer.connect();
+  let hold = false;
+  let stop = false;
+  process.on('message', (m: { hold?: boolean; stop?: boolean }) => {
+    if (m.hold !== undefined) hold = m.hold;
+    if (m.stop) stop = true;
+  });
+  send({ ready: true });
+  await new Promise<void>((resolve) => process.once('message', () => resolve())); // "go"
+  const t0 = Date.now();
+  let sent = 0;
+  let heldMs = 0;
+  let requests = 0;
+  let next = t0;
+  while (!stop) {
+    next += LINGER_MS;
+    const wait = Math.max(0, next - Date.now());
+    await new Promise((res) => setTimeout(res, wait));
+    if (hold) {
+      heldMs += LINGER_MS;
+      continue;
+    }
+    const due = Math.floor(((Date.now() - t0 - heldMs) / 1000) * RATE);
+    const n = due - sent;
+    if (n <= 0) continue;
+    const messages = Array.from({ length: n }, (_, i) => all[(sent + i) % all.length]);
+    await producer.send({ topic, messages });
+    requests++;
+    sent += n;
+    send({ sent });
+  }
+  await producer.disconnect();
+  const c = process.cpuUsage();
+  send({ done: true, sent, heldMs, requests, seconds: (Date.now() - t0) / 1000, cpuSeconds: (c.user + c.system) / 1e6 });
+}
+
+main().catch((e) => {
+  process.stderr.write(`bench feeder: ${(e as Error).stack}\n`);
+  process.exit(1);
+});
