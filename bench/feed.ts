@@ -21,7 +21,7 @@ async function main() {
   const all: { key: string; value: Buffer }[] = [];
   for (let ev = fleet.next(); ev && all.length < COUNT; ev = fleet.next()) all.push({ key: ev.deviceId, value: Buffer.from(ev.line) });
   const kafka = new Kafka({ clientId: 'bench-feed', brokers: brokers.split(','), logLevel: logLevel.NOTHING });
-  const producer = kafka.producer();
+  const producer = kafka.producer({ retry: { retries: 3 } });
   await producer.connect();
   let hold = false;
   let stop = false;
@@ -36,13 +36,18 @@ async function main() {
   let heldMs = 0;
   let requests = 0;
   let next = t0;
+  let holdingSince = -1;
   while (!stop) {
-    next += LINGER_MS;
-    const wait = Math.max(0, next - Date.now());
-    await new Promise((res) => setTimeout(res, wait));
+    // one request per linger period (later when a request took longer than that)
+    next = Math.max(next + LINGER_MS, Date.now());
+    await new Promise((res) => setTimeout(res, next - Date.now()));
     if (hold) {
-      heldMs += LINGER_MS;
+      if (holdingSince < 0) holdingSince = Date.now();
       continue;
+    }
+    if (holdingSince >= 0) {
+      heldMs += Date.now() - holdingSince;
+      holdingSince = -1;
     }
     const due = Math.floor(((Date.now() - t0 - heldMs) / 1000) * RATE);
     const n = due - sent;
@@ -53,6 +58,7 @@ async function main() {
     sent += n;
     send({ sent });
   }
+  if (holdingSince >= 0) heldMs += Date.now() - holdingSince;
   await producer.disconnect();
   const c = process.cpuUsage();
   send({ done: true, sent, heldMs, requests, seconds: (Date.now() - t0) / 1000, cpuSeconds: (c.user + c.system) / 1e6 });

@@ -313,8 +313,8 @@ async function main() {
   };
   const target = RATE ?? full!.messagesPerSec / 2;
   // the feeder is a process of its own (bench/feed.ts); it holds back while the pipeline
-  // lags by more than half of what the broker keeps
-  const maxLag = (PARTITIONS * 26_000) / 2;
+  // lags by more than 6,000 messages a partition (the broker keeps ~20,000)
+  const maxLag = PARTITIONS * 6000;
   const feeder = fork(join(__dirname, 'feed.ts'), [mock.bootstrap, 'lat', String(target), String(LINGER_MS), String(Math.ceil(target * (SECONDS + 1)))], { execArgv: ['--import', 'tsx'] });
   let sent = 0;
   let fed: { sent: number; heldMs: number; requests: number; seconds: number } | undefined;
@@ -334,10 +334,15 @@ async function main() {
   feeder.send({ go: true });
   const t0 = Date.now();
   let held = false;
+  let shown = t0;
   while (Date.now() - t0 < SECONDS * 1000) {
     const hold = sent - lat.source.committed > maxLag;
     if (hold !== held) feeder.send({ hold: (held = hold) });
     await new Promise((res) => setTimeout(res, 10));
+    if (Date.now() - shown >= 1000) {
+      shown = Date.now();
+      log(`    ${Math.round((shown - t0) / 1000)} s: ${fmt(sent)} sent, ${fmt(lat.source.committed)} stored and committed${held ? ' (feeder holding back)' : ''}`);
+    }
   }
   feeder.send({ stop: true });
   await Promise.race([feederDone, new Promise((_, reject) => setTimeout(() => reject(new Error('the feeder did not stop within 60 s')), 60_000).unref())]);
