@@ -119,6 +119,11 @@ export class PartitionHandover {
     return undefined;
   }
 
+  /** Whether the partition still has events below its catch-up mark (scored silently). */
+  catchingUp(partition: number): boolean {
+    return this.owned.get(partition)?.catchUpUntil !== undefined;
+  }
+
   /** How many of these offsets (ascending) are below the catch-up mark: score them silently. */
   silentCount(partition: number, offsets: bigint[]): number {
     const until = this.owned.get(partition)?.catchUpUntil;
