@@ -317,11 +317,11 @@ async function main() {
   const maxLag = PARTITIONS * 6000;
   const feeder = fork(join(__dirname, 'feed.ts'), [mock.bootstrap, 'lat', String(target), String(LINGER_MS), String(Math.ceil(target * (SECONDS + 1)))], { execArgv: ['--import', 'tsx'] });
   let sent = 0;
-  let fed: { sent: number; heldMs: number; requests: number; seconds: number } | undefined;
+  let fed: { sent: number; heldMs: number; behindMs: number; requests: number; seconds: number } | undefined;
   const feederDone = new Promise<void>((resolve, reject) => {
-    feeder.on('message', (m: { ready?: boolean; sent?: number; done?: boolean; heldMs: number; requests: number; seconds: number }) => {
+    feeder.on('message', (m: { ready?: boolean; sent?: number; done?: boolean; heldMs: number; behindMs: number; requests: number; seconds: number }) => {
       if (m.done) {
-        fed = { sent: m.sent!, heldMs: m.heldMs, requests: m.requests, seconds: m.seconds };
+        fed = { sent: m.sent!, heldMs: m.heldMs, behindMs: m.behindMs, requests: m.requests, seconds: m.seconds };
         resolve();
       } else if (m.sent !== undefined) sent = m.sent;
     });
@@ -378,7 +378,10 @@ async function main() {
       lingerMs: LINGER_MS,
       messages: sent,
       achievedRate: Math.round(sent / feedSeconds),
+      /** time the feeder held back because the pipeline lagged too far */
       feederHeldMs: heldMs,
+      /** schedule time the feeder dropped because it could not produce that fast */
+      feederBehindMs: fed!.behindMs,
       /** messages per producer request (each becomes one record batch per partition) */
       messagesPerSend: Math.round(sent / sends),
       /** messages per scored chunk (a chunk is at most one fetched batch of one partition) */
@@ -398,7 +401,7 @@ async function main() {
     if (report.ratio !== undefined) log(`  ratio:                 ${report.ratio}`);
     const l = report.latency;
     log(`  at ${fmt(l.rate)} msg/s for ${SECONDS} s (${fmt(l.achievedRate)} sent/s): event → stored p50 ${l.p50Ms} ms, p99 ${l.p99Ms} ms (${l.samples} samples)`);
-    log(`    produced → scored p50 ${l.producedToScored.p50Ms} / p99 ${l.producedToScored.p99Ms} ms, scored → stored p50 ${l.scoredToStored.p50Ms} / p99 ${l.scoredToStored.p99Ms} ms${heldMs ? `; the feeder held back ${heldMs} ms: the pipeline fell behind` : ''}`);
+    log(`    produced → scored p50 ${l.producedToScored.p50Ms} / p99 ${l.producedToScored.p99Ms} ms, scored → stored p50 ${l.scoredToStored.p50Ms} / p99 ${l.scoredToStored.p99Ms} ms${heldMs ? `; the feeder held back ${heldMs} ms: the pipeline fell behind` : ''}${fed!.behindMs ? `; the feeder could not produce that fast (${Math.round(fed!.behindMs)} ms of its schedule dropped)` : ''}`);
     log(`    ${l.messagesPerSend} messages per producer request, ${l.messagesPerChunk} per scored chunk; ${cpuText(l.cpu)}`);
   }
 }
