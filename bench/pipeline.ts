@@ -346,6 +346,7 @@ async function main() {
   }
   feeder.send({ stop: true });
   await Promise.race([feederDone, new Promise((_, reject) => setTimeout(() => reject(new Error('the feeder did not stop within 60 s')), 60_000).unref())]);
+  feeder.kill(); // its IPC channel would keep this process alive
   sent = fed!.sent;
   const heldMs = fed!.heldMs;
   const feedSeconds = fed!.seconds;
