@@ -1,7 +1,10 @@
 // The live loop, independent of where messages come from: a chunk of raw messages →
-// core → alert policy → sinks (InfluxDB points, alert topic, dead letters), and only
-// when every sink has acknowledged does process() resolve — the caller commits its
-// offsets after that and never before.
+// core → alert policy → sinks (InfluxDB points, alert topic, dead letters). score() is
+// the synchronous part; store() hands the results to one in-order writer per sink and
+// resolves only when every sink has acknowledged the chunk and everything before it —
+// the caller commits its offsets after that and never before. Between the two, the
+// caller may score the next chunk (src/ingest/kafka.ts keeps a bounded window of chunks
+// in flight).
 
 import type { Alert, Origin } from './alerts/alert';
 import type { AlertEvent } from './alerts/policy';
@@ -13,6 +16,7 @@ import type { RunConfig } from './config';
 import { alertLine, DeviceScoreWindows } from './sinks/points';
 import type { InfluxSink } from './sinks/influx';
 import { CLAIM_REFRESH_MS, type ClaimExchange } from './scaleout/claims';
+import { OrderedWrites } from './sinks/queue';
 
 export interface InMessage {
   value: Uint8Array;
@@ -38,6 +42,22 @@ export interface Sinks {
   claims?: (messages: OutMessage[]) => Promise<void>;
 }
 
+/** A chunk scored and not yet stored: what each sink is to receive. */
+export interface ScoredChunk {
+  messages: InMessage[];
+  /** Alerts raised or updated by the chunk. */
+  alerts: Alert[];
+  /** InfluxDB line protocol (alert points, ended device_score windows). */
+  lines: string[];
+  /** Alert-topic messages. */
+  produced: OutMessage[];
+  /** Dead letters. */
+  dead: OutMessage[];
+  /** Credential claims for the other instances. */
+  claims: OutMessage[];
+  startedAt: number;
+}
+
 export interface PipelineTotals {
   batches: number;
   deadLettered: number;
@@ -57,6 +77,13 @@ export class Pipeline {
   /** Severity tag each open alert was raised with (point identity must not change). */
   private readonly severityTags = new Map<string, string>();
   readonly totals: PipelineTotals = { batches: 0, deadLettered: 0, alertsProduced: 0, pointsWritten: 0, lastBatchMs: 0 };
+  /** One in-order writer per sink (the sinks are looked up at write time: callers may set them later). */
+  private readonly influxWrites = new OrderedWrites<string>((lines) => this.sinks.influx!.writeAll(lines));
+  private readonly alertWrites = new OrderedWrites<OutMessage>((m) => this.sinks.alerts!(m));
+  private readonly deadLetterWrites = new OrderedWrites<OutMessage>((m) => this.sinks.deadLetters!(m));
+  private readonly claimWrites = new OrderedWrites<OutMessage>((m) => this.sinks.claims!(m));
+  /** Settles when the last chunk handed to store() was (or failed to be) stored. */
+  private lastStored: Promise<void> = Promise.resolve();
   /** While re-scoring events another instance already stored: state only, no output. */
   private silent = false;
   private exchange?: ClaimExchange;
@@ -130,7 +157,15 @@ export class Pipeline {
   }
 
   /** Score a chunk (≤ maxChunk messages, one partition) and store its results; resolves when stored. */
-  async process(messages: InMessage[]): Promise<void> {
+  process(messages: InMessage[]): Promise<void> {
+    return this.store(this.score(messages));
+  }
+
+  /**
+   * Score a chunk (≤ maxChunk messages, one partition): core, alert policy, and what each
+   * sink is to receive. Synchronous; nothing is written yet.
+   */
+  score(messages: InMessage[]): ScoredChunk {
     const t0 = performance.now();
     this.batch = messages;
     const d = this.detector;
@@ -172,28 +207,46 @@ export class Pipeline {
       produced.push({ key: alert.deviceId, value: JSON.stringify(toOcsf(alert, type, VERSION)) });
     }
     this.touched.clear();
-    if (this.windows) lines.push(...this.windows.add(d.core, n, d.core.stats().clock));
+    if (this.windows) this.windows.add(d.core, n, d.core.stats().clock, lines);
     const claims = this.exchange?.collect(d.core, n) ?? [];
+    return { messages, alerts: stored, lines, produced, dead, claims, startedAt: t0 };
+  }
 
-    await Promise.all([
-      this.sinks.influx && lines.length ? this.sinks.influx.writeAll(lines) : undefined,
-      this.sinks.alerts && produced.length ? this.sinks.alerts(produced) : undefined,
-      this.sinks.deadLetters && dead.length ? this.sinks.deadLetters(dead) : undefined,
-      this.sinks.claims && claims.length ? this.sinks.claims(claims) : undefined,
-    ]);
-    this.totals.batches++;
-    this.totals.deadLettered += dead.length;
-    this.totals.alertsProduced += this.sinks.alerts ? produced.length : 0;
-    this.totals.pointsWritten += this.sinks.influx ? lines.length : 0;
-    this.totals.lastBatchMs = performance.now() - t0;
-    this.onStored?.(messages, stored);
+  /**
+   * Hand a scored chunk to the sinks. Each sink writes in order (one write at a time,
+   * chunks queued meanwhile written together), so this returns at once and the next chunk
+   * can be scored while this one is stored. Resolves when every sink acknowledged this
+   * chunk and every chunk handed over before it; rejects when a sink failed it.
+   */
+  store(c: ScoredChunk): Promise<void> {
+    const mine = Promise.all([
+      this.sinks.influx && c.lines.length ? this.influxWrites.push(c.lines) : undefined,
+      this.sinks.alerts && c.produced.length ? this.alertWrites.push(c.produced) : undefined,
+      this.sinks.deadLetters && c.dead.length ? this.deadLetterWrites.push(c.dead) : undefined,
+      this.sinks.claims && c.claims.length ? this.claimWrites.push(c.claims) : undefined,
+    ]).then(() => undefined);
+    // in order: a chunk counts as stored once everything before it is too
+    const before = this.lastStored;
+    const done = before.then(
+      () => mine,
+      () => mine,
+    );
+    this.lastStored = done.catch(() => undefined);
+    return done.then(() => {
+      this.totals.batches++;
+      this.totals.deadLettered += c.dead.length;
+      this.totals.alertsProduced += this.sinks.alerts ? c.produced.length : 0;
+      this.totals.pointsWritten += this.sinks.influx ? c.lines.length : 0;
+      this.totals.lastBatchMs = performance.now() - c.startedAt;
+      this.onStored?.(c.messages, c.alerts);
+    });
   }
 
   /** Store what is still open (device windows); alerts stay open across restarts. */
   async flush(): Promise<void> {
     if (this.windows && this.sinks.influx) {
       const lines = this.windows.drain();
-      await this.sinks.influx.writeAll(lines);
+      await this.influxWrites.push(lines); // behind whatever is still being written
       this.totals.pointsWritten += lines.length;
     }
   }

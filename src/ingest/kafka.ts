@@ -1,6 +1,8 @@
 // Kafka in and out (kafkajs, behind this module so another client could replace it):
-// a consumer group reads the telemetry topic batch by batch; each chunk goes through the
-// pipeline, and its offsets are committed only after the pipeline's sinks acknowledged.
+// a consumer group reads the telemetry topic batch by batch; each chunk is scored and
+// handed to the pipeline's sinks, and the next chunk (or batch) is scored while it is
+// stored; offsets are committed in order, only after the sinks acknowledged the chunk and
+// every chunk before it (src/ingest/commits.ts).
 // Bad messages go to the dead-letter topic with their original bytes and a reason
 // header; alerts go to the alert topic as OCSF JSON keyed by device id.
 
@@ -10,6 +12,15 @@ import type { InMessage, OutMessage, Pipeline } from '../pipeline';
 import { HandoverEvents, PartitionHandover } from '../scaleout/handover';
 import { StateTopic } from '../scaleout/state-topic';
 import { ClaimExchange } from '../scaleout/claims';
+import { InOrderCommits } from './commits';
+
+/**
+ * The in-flight window: chunks scored whose results are not yet stored and committed.
+ * Scoring runs ahead of storage by at most this much; when the window is full (a sink
+ * slow, or InfluxDB down and retrying) consumption waits, nothing more is buffered.
+ */
+export const MAX_CHUNKS_IN_FLIGHT = 32;
+export const MAX_MESSAGES_IN_FLIGHT = 16_384;
 
 export interface KafkaLog {
   info(msg: string): void;
@@ -41,10 +52,13 @@ export class KafkaSource {
   private stopping = false;
   private inFlight: Promise<void> | undefined;
   connected = false;
-  /** Highest offset seen minus committed, per partition (consumer lag estimate). */
+  /** High watermark minus committed, per partition (consumer lag estimate). */
   readonly lag = new Map<number, number>();
-  committed = 0;
-  /** Lag after each committed chunk (for the metrics). */
+  /** Chunks scored and not yet committed, committed in order once stored. */
+  private readonly commits: InOrderCommits;
+  /** Per partition, the offset after the last event scored. */
+  private readonly scoredUpTo = new Map<number, bigint>();
+  /** Lag after each commit (for the metrics). */
   onLag?: (topic: string, partition: number, lag: number) => void;
   /** The consumer crashed (kafkajs gave up retrying). */
   onCrash?: (reason: string) => void;
@@ -68,6 +82,17 @@ export class KafkaSource {
   ) {
     this.consumer = kafka.consumer({ groupId: c.groupId, sessionTimeout: c.sessionTimeoutMs, heartbeatInterval: Math.min(3000, c.sessionTimeoutMs / 3), maxBytesPerPartition: 4 << 20, maxWaitTimeInMs: c.maxWaitMs });
     this.producer = kafka.producer({ allowAutoTopicCreation: false });
+    this.commits = new InOrderCommits(
+      (offsets) => this.consumer.commitOffsets(offsets.map((o) => ({ topic: c.topic, partition: o.partition, offset: o.offset.toString() }))),
+      (offsets, lag) => {
+        for (const { partition } of offsets) {
+          const l = lag.get(partition) ?? -1;
+          if (l < 0) continue;
+          this.lag.set(partition, l);
+          this.onLag?.(c.topic, partition, l);
+        }
+      },
+    );
   }
 
   /** The pipeline's producer-backed sinks. */
@@ -96,12 +121,28 @@ export class KafkaSource {
     if (this.c.stateTopic) {
       const state = new StateTopic(this.kafka, this.producer, this.c.stateTopic, this.c.groupId, this.log);
       await state.init();
-      this.handover = new PartitionHandover(() => this.pipeline.detector.core, state, this.c.snapshotIntervalMs, this.log, this.handoverEvents);
+      // a snapshot covers the events scored so far: it waits until they are stored and
+      // committed, so its offset is never past what the group committed
+      this.handover = new PartitionHandover(() => this.pipeline.detector.core, state, this.c.snapshotIntervalMs, this.log, this.handoverEvents, this.settle);
     }
     this.consumer.on(this.consumer.events.GROUP_JOIN, (e) => {
       const assigned = [...(e.payload.memberAssignment[this.c.topic] ?? [])].sort((a, b) => a - b);
       this.assigned = assigned;
       this.onAssigned?.(assigned);
+      // kept partitions go on where scoring stopped, not at the committed offset (chunks
+      // still in flight are committed when stored, or read again from there if not):
+      // events scored twice would reach the device state twice
+      const kept = new Set(assigned);
+      for (const [partition, next] of this.scoredUpTo) {
+        if (!kept.has(partition)) this.scoredUpTo.delete(partition);
+        else {
+          try {
+            this.consumer.seek({ topic: this.c.topic, partition, offset: next.toString() });
+          } catch (err) {
+            this.log.warn(`kafka: partition ${partition}: cannot resume at ${next} (${(err as Error).message}); reading from the committed offset`);
+          }
+        }
+      }
       // a rebalance: hand over what was lost, start reading the snapshots of what is new
       const handover = this.handover;
       if (handover) this.assigning = this.assigning.then(() => handover.assign(assigned)).catch((err: Error) => this.log.warn(`state: hand-over after the rebalance failed: ${err.message}`));
@@ -144,13 +185,23 @@ export class KafkaSource {
 
   private async eachBatch(payload: EachBatchPayload): Promise<void> {
     this.inFlight = this.consume(payload);
-    await this.inFlight;
+    try {
+      await this.inFlight;
+    } catch (e) {
+      // before kafkajs retries the batch or rejoins the group (a rebalance): what is in
+      // flight is stored and committed (a group accepts its current generation's commits
+      // while it prepares a rebalance); if a chunk was not stored, nothing behind it is
+      // committed and its partitions are read again from there
+      await this.commits.drain().catch(() => this.rewind());
+      throw e;
+    }
   }
 
   private async consume({ batch, resolveOffset, heartbeat, isRunning, isStale }: EachBatchPayload): Promise<void> {
     const { topic, partition } = batch;
     this.currentHeartbeat = heartbeat;
     const chunkSize = this.pipeline.maxChunk;
+    if (this.commits.failed !== undefined) throw this.commits.failed;
     if (this.handover) {
       await this.assigning;
       const first = batch.firstOffset();
@@ -163,6 +214,7 @@ export class KafkaSource {
         }
       }
     }
+    const hw = BigInt(batch.highWatermark);
     for (let start = 0; start < batch.messages.length; start += chunkSize) {
       if (this.stopping || !isRunning() || isStale()) return;
       const slice = batch.messages.slice(start, start + chunkSize);
@@ -174,20 +226,38 @@ export class KafkaSource {
       }));
       // events the previous owner already stored only rebuild state; the rest are scored,
       // stored and committed
-      const silent = this.handover?.silentCount(partition, slice.map((m) => BigInt(m.offset))) ?? 0;
+      const silent = this.handover?.catchingUp(partition) ? this.handover.silentCount(partition, slice.map((m) => BigInt(m.offset))) : 0;
       if (silent > 0) this.pipeline.warm(chunk.slice(0, silent));
-      const last = slice[slice.length - 1].offset;
+      const last = BigInt(slice[slice.length - 1].offset);
       if (silent < chunk.length) {
-        await this.pipeline.process(silent > 0 ? chunk.slice(silent) : chunk);
-        resolveOffset(last);
-        await this.consumer.commitOffsets([{ topic, partition, offset: (BigInt(last) + 1n).toString() }]);
-        this.committed += slice.length - silent;
-      } else resolveOffset(last);
-      await this.handover?.processed(partition, BigInt(last) + 1n, silent);
-      const lag = Number(BigInt(batch.highWatermark) - BigInt(last) - 1n);
-      this.lag.set(partition, lag);
-      this.onLag?.(topic, partition, lag);
+        const scored = this.pipeline.score(silent > 0 ? chunk.slice(silent) : chunk);
+        // the next fetch starts after this chunk; its commit waits for its storage (and for
+        // the storage of every chunk scored before it)
+        this.commits.track(partition, BigInt(slice[silent].offset), last + 1n, chunk.length - silent, this.pipeline.store(scored), hw);
+      }
+      resolveOffset(last.toString());
+      this.scoredUpTo.set(partition, last + 1n);
+      await this.handover?.processed(partition, last + 1n, silent);
+      // bounded: with the window full (a sink slow or down) consumption waits here
+      await this.commits.room(MAX_CHUNKS_IN_FLIGHT, MAX_MESSAGES_IN_FLIGHT);
       await heartbeat();
+    }
+  }
+
+  /** Messages stored and committed so far. */
+  get committed(): number {
+    return this.commits.committedMessages;
+  }
+
+  /** Wait until every chunk scored so far is stored and committed (throws if one failed). */
+  settle = (): Promise<void> => this.commits.drain();
+
+  /** After a failed chunk: read every partition again from its oldest uncommitted chunk. */
+  private async rewind(): Promise<void> {
+    for (const { partition, offset } of await this.commits.rewind()) {
+      this.scoredUpTo.set(partition, offset);
+      this.log.warn(`kafka: partition ${partition}: results from offset ${offset} on were not stored; reading them again`);
+      this.consumer.seek({ topic: this.c.topic, partition, offset: offset.toString() });
     }
   }
 
@@ -197,7 +267,7 @@ export class KafkaSource {
   };
 
   /**
-   * Stop: the chunk in flight finishes (stored and committed) while the consumer is
+   * Stop: the chunks in flight finish (stored and committed) while the consumer is
    * still a group member — a commit racing the group leave was seen to be lost — and
    * only then does the consumer stop fetching and leave.
    */
@@ -206,6 +276,7 @@ export class KafkaSource {
     this.running = false;
     this.stopping = true;
     await this.inFlight?.catch(() => undefined);
+    await this.commits.drain().catch((e: Error) => this.log.warn(`kafka: results in flight at stop were not all stored (${e.message}); they are read again at the next start`));
     // a last snapshot of every owned partition, so whoever takes them over starts exactly here
     await this.handover?.saveAll().catch((e: Error) => this.log.warn(`state: final snapshots failed: ${e.message}`));
     await this.consumer.stop();

@@ -3,7 +3,9 @@
 // scored (and the events between the snapshot and the committed offset are re-scored
 // silently, so the state is exactly what the previous owner had); while owned, a
 // snapshot is written every interval after a commit; on revocation and on stop a last
-// one is written and the partition's devices are dropped.
+// one is written and the partition's devices are dropped. A snapshot is taken only once
+// every event scored so far is stored and committed, so the offset it names is the
+// committed one.
 
 import type { Core } from '../core/core';
 import { decodeSnapshot, encodeSnapshot, SnapshotError } from '../core/snapshot';
@@ -43,6 +45,12 @@ export class PartitionHandover {
     private readonly intervalMs: number,
     private readonly log: HandoverLog,
     private readonly events: HandoverEvents = {},
+    /**
+     * Resolves when every event scored so far is stored and committed (the caller's
+     * in-flight window drained). A snapshot waits for it: taken earlier, it would cover
+     * events past the committed offset, and the next owner would count them twice.
+     */
+    private readonly settle: () => Promise<void> = () => Promise.resolve(),
   ) {}
 
   /** Partitions owned now, ascending. */
@@ -111,6 +119,11 @@ export class PartitionHandover {
     return undefined;
   }
 
+  /** Whether the partition still has events below its catch-up mark (scored silently). */
+  catchingUp(partition: number): boolean {
+    return this.owned.get(partition)?.catchUpUntil !== undefined;
+  }
+
   /** How many of these offsets (ascending) are below the catch-up mark: score them silently. */
   silentCount(partition: number, offsets: bigint[]): number {
     const until = this.owned.get(partition)?.catchUpUntil;
@@ -139,6 +152,13 @@ export class PartitionHandover {
     const o = this.owned.get(partition);
     if (!o || !o.ready || o.catchUpUntil !== undefined) return;
     await o.saving;
+    try {
+      await this.settle();
+    } catch (e) {
+      this.log.warn(`state: no snapshot of partition ${partition}: results in flight were not stored (${(e as Error).message})`);
+      return;
+    }
+    if (!this.owned.has(partition)) return;
     const t0 = performance.now();
     const state = this.core().exportPartition(partition);
     const bytes = encodeSnapshot(state, o.stateOffset);

@@ -63,10 +63,9 @@ export class DeviceScoreWindows {
     this.qStart = new Float64Array(4 * slots);
   }
 
-  /** Fold a scored batch in; returns the lines of the windows that ended. */
-  add(core: Core, count: number, clock: number): string[] {
+  /** Fold a scored batch in; appends the lines of the windows that ended to `out`. */
+  add(core: Core, count: number, clock: number, out: string[] = []): string[] {
     const v = core.verdicts;
-    const out: string[] = [];
     for (let k = 0; k < count; k++) {
       const at = k * V.SIZE;
       if (v.getUint32(at + V.STATUS, true) !== 0 || v.getUint32(at + V.MESSAGE, true) === SWEEP_MESSAGE) continue;
