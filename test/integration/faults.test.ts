@@ -113,20 +113,25 @@ describe('live pipeline faults', () => {
     const mixed = [...messages];
     for (let k = bad - 1; k >= 0; k--) mixed.splice(k * step + 7, 0, { key: 'bad', value: Buffer.from(`{"deviceId":"bad-${k}"`), timestamp: messages[k * step].timestamp });
     // telemetry keeps arriving (~4,000 msg/s) while the first detector is killed and the
-    // second starts
+    // second starts: three quarters are sent before the kill, the rest after it — a
+    // detector that drains its backlog fast must not have seen the whole stream
     const d1 = detector('kill');
     await d1.waitFor(/consuming kill/);
     const p = kafka.producer();
     await p.connect();
-    const feeding = (async () => {
-      for (let i = 0; i < mixed.length; i += 200) {
-        await p.send({ topic: 'kill', messages: mixed.slice(i, i + 200), acks: -1 });
+    const feed = async (from: number, to: number) => {
+      for (let i = from; i < to; i += 200) {
+        await p.send({ topic: 'kill', messages: mixed.slice(i, Math.min(i + 200, to)), acks: -1 });
         await new Promise((r) => setTimeout(r, 50));
       }
-    })();
+    };
+    const before = Math.floor((mixed.length * 3) / 4);
+    const feedingBefore = feed(0, before);
     await eventually(async () => (await committed(kafka, 'g-kill', 'kill')) > mixed.length / 4, 90_000, 'a quarter committed');
     d1.child.kill('SIGKILL');
     await d1.exited();
+    await feedingBefore;
+    const feeding = feed(before, mixed.length);
     assert.ok((await committed(kafka, 'g-kill', 'kill')) < mixed.length, 'killed mid-stream');
     const d2 = detector('kill');
     await d2.waitFor(/consuming kill/);
