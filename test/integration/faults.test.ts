@@ -152,14 +152,17 @@ describe('live pipeline faults', () => {
     const { messages } = fleetMessages(24, 5, 'fault-term');
     const d = detector('term');
     await d.waitFor(/consuming term/);
-    // telemetry keeps arriving while the detector is told to stop
+    // telemetry keeps arriving while the detector is told to stop; feeding starts once the
+    // detector owns its partitions (the mock broker holds a first join ~3 s), or it would
+    // find the whole stream waiting and could score all of it before the signal
+    await d.waitFor(/owning partitions/, 30_000);
     const p = kafka.producer();
     await p.connect();
     let producing = true;
     const feeding = (async () => {
       for (let i = 0; i < messages.length && producing; i += 300) {
         await p.send({ topic: 'term', messages: messages.slice(i, i + 300), acks: -1 });
-        await new Promise((r) => setTimeout(r, 20));
+        await new Promise((r) => setTimeout(r, 50));
       }
     })();
     await eventually(async () => (await committed(kafka, 'g-term', 'term')) > 2000, 90_000, 'consuming');
