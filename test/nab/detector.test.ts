@@ -11,23 +11,12 @@ import * as path from 'node:path';
 import { COMPACT_LAYOUT, detLn, MetricDetector, NE_BASE, NE_MARGIN, SCORE_HALF, scoreSeries, STANDARD_LAYOUT } from '../../src/nab/detector';
 import { formatNabTimestamp, readDetectorResults, readWindows, resultsToSeries } from '../../src/nab/corpus';
 import { scoreCorpus } from '../../src/nab/scorer';
-import { nabCommand } from '../../src/cli/nab';
+import { prng, runNab } from '../support/nab';
 
 const LAYOUTS = ['standard', 'compact'] as const;
 const T0 = Date.UTC(2024, 0, 1);
 const STEP = 5 * 60 * 1000;
 
-/** mulberry32: a small deterministic PRNG. */
-function prng(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /** Roughly standard normal noise (sum of 12 uniforms). */
 function noise(seed: number, n: number): number[] {
@@ -218,22 +207,7 @@ describe('detLn', () => {
   });
 });
 
-/** Runs the command in process, capturing its output. */
-async function nab(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  const out: string[] = [];
-  const err: string[] = [];
-  const w1 = process.stdout.write;
-  const w2 = process.stderr.write;
-  process.stdout.write = ((s: string | Uint8Array) => (out.push(String(s)), true)) as typeof process.stdout.write;
-  process.stderr.write = ((s: string | Uint8Array) => (err.push(String(s)), true)) as typeof process.stderr.write;
-  try {
-    const code = await nabCommand(args);
-    return { code, stdout: out.join(''), stderr: err.join('') };
-  } finally {
-    process.stdout.write = w1;
-    process.stderr.write = w2;
-  }
-}
+const nab = runNab;
 
 describe('edge-sentinel nab', () => {
   /** A tiny NAB-format corpus: two categories, three files, windows around two spikes. */

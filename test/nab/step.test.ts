@@ -9,7 +9,7 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
-import { nabCommand } from '../../src/cli/nab';
+import { prng, runNab } from '../support/nab';
 import { createCore, Engine } from '../../src/core';
 import { ALERT_KINDS, V } from '../../src/core/layout';
 import { DEFAULT_PARAMS } from '../../src/core/params';
@@ -17,18 +17,6 @@ import { formatNabTimestamp } from '../../src/nab/corpus';
 
 const STEP_MS = 300_000; // NAB's usual 5-minute rows
 const T0 = Date.UTC(2015, 0, 1);
-
-/** mulberry32: a small deterministic PRNG. */
-function prng(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 interface Series {
   rel: string;
@@ -108,17 +96,6 @@ function v(view: DataView, at: number): number {
   return view.getUint32(at, true);
 }
 
-async function quietly(run: () => Promise<number>): Promise<{ code: number; out: string }> {
-  const chunks: string[] = [];
-  const w = process.stdout.write;
-  process.stdout.write = ((s: string | Uint8Array) => (chunks.push(String(s)), true)) as typeof process.stdout.write;
-  try {
-    return { code: await run(), out: chunks.join('') };
-  } finally {
-    process.stdout.write = w;
-  }
-}
-
 describe('nab --model step: the production step model, through the core', () => {
   const spiked = cycleWithSpike();
   const shifted = levelShift();
@@ -131,9 +108,7 @@ describe('nab --model step: the production step model, through the core', () => 
       const results = path.join(dir, 'results');
       const files: Record<string, Record<string, string>> = {};
       for (const engine of ['wasm', 'ts'] as const) {
-        const { code, out } = await quietly(() =>
-          nabCommand(['--model', 'step', '--engine', engine, '--data', data, '--labels', labels, '--results', results, '--json']),
-        );
+        const { code, stdout: out } = await runNab(['--model', 'step', '--engine', engine, '--data', data, '--labels', labels, '--results', results, '--json']);
         assert.equal(code, 0);
         const report = JSON.parse(out) as { model: string; detector: string; files: number; points: number; atAlertLine: unknown[] };
         assert.equal(report.model, 'step');
@@ -180,16 +155,8 @@ describe('nab --model step: the production step model, through the core', () => 
   });
 
   test('--model takes nab or step only', async () => {
-    const err: string[] = [];
-    const w = process.stderr.write;
-    process.stderr.write = ((s: string | Uint8Array) => (err.push(String(s)), true)) as typeof process.stderr.write;
-    let code: number;
-    try {
-      code = await nabCommand(['--data', 'd', '--labels', 'l', '--results', 'r', '--model', 'htm']);
-    } finally {
-      process.stderr.write = w;
-    }
+    const { code, stderr } = await runNab(['--data', 'd', '--labels', 'l', '--results', 'r', '--model', 'htm']);
     assert.equal(code, 2);
-    assert.match(err.join(''), /--model must be one of nab, step/);
+    assert.match(stderr, /--model must be one of nab, step/);
   });
 });

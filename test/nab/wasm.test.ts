@@ -15,22 +15,12 @@ import { detLn, MetricDetector } from '../../src/nab/detector';
 import { metricInstance, WasmMetricDetector } from '../../src/nab/wasm';
 import { createMetricDetector } from '../../src/nab/engine';
 import { readDataFile } from '../../src/nab/corpus';
-import { nabCommand, runDetectorOnCorpus } from '../../src/cli/nab';
+import { runDetectorOnCorpus } from '../../src/cli/nab';
+import { prng, runNab } from '../support/nab';
 
 const LAYOUTS = ['standard', 'compact'] as const;
 type Layout = (typeof LAYOUTS)[number];
 
-/** mulberry32: a small deterministic PRNG. */
-function prng(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 function gauss(r: () => number): number {
   let u = 0;
@@ -236,17 +226,9 @@ describe('metric detector: WASM core = TypeScript reference, bit for bit', () =>
       assert.equal(a.points, b.points);
       for (const f of files) assertSameBits(a.scores.get(f.relativePath)!, b.scores.get(f.relativePath)!, `${layout} ${f.relativePath}`);
     }
-    const err: string[] = [];
-    const w = process.stderr.write;
-    process.stderr.write = ((s: string | Uint8Array) => (err.push(String(s)), true)) as typeof process.stderr.write;
-    let code: number;
-    try {
-      code = await nabCommand(['--data', 'd', '--labels', 'l', '--results', 'r', '--engine', 'gpu']);
-    } finally {
-      process.stderr.write = w;
-    }
+    const { code, stderr } = await runNab(['--data', 'd', '--labels', 'l', '--results', 'r', '--engine', 'gpu']);
     assert.equal(code, 2);
-    assert.match(err.join(''), /--engine must be one of wasm, ts/);
+    assert.match(stderr, /--engine must be one of wasm, ts/);
   });
 });
 
