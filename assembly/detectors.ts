@@ -93,6 +93,11 @@ export function resetFindings(): void {
   reasons |= bit;
 }
 
+/** The reason bits of the event being scored, so far. */
+export function findingReasons(): u32 {
+  return reasons;
+}
+
 export function flag(bitIndex: u32, score: f64, expected: f64, observed: f64, spread: f64, aux: f64): void {
   reasons |= (<u32>1) << bitIndex;
   if (score > s1) {

@@ -5,7 +5,7 @@
 // check so that the scoring loop can look up (and touch) a whole group's entries first.
 
 import { P, Has } from "./layout";
-import { flag, sourceNumber } from "./detectors";
+import { flag, findingReasons, sourceNumber } from "./detectors";
 import { slots as tableSlots, R_CRED, R_SOURCE, R_FIRMWARE } from "./state";
 
 // Reason bit indices and scores (src/core/reference/detectors.ts `S`).
@@ -74,6 +74,7 @@ const KEY_MASK: u32 = 0xfe7; // present fields and generation
 const UNTIL_SHIFT: u32 = 12;
 const UNTIL_MAX: u32 = 0xfffff;
 const UNTIL_UNIT: f64 = 4194304; // 2^22 ms
+const INVENTORY_REASONS: u32 = 0x3f << B_UNKNOWN_DEVICE; // bits 11–16
 let cache: usize = 0;
 let generation: u32 = 0;
 /** The expiry of the credential the last full check matched (+∞: none, or it never expires). */
@@ -152,7 +153,6 @@ export function inventorySameAsRecord(pr: usize, rec: usize): bool {
     ((has & Has.FIRMWARE) == 0 || load<f64>(pr + P.FIRMWARE) == load<f64>(rec + R_FIRMWARE));
 }
 
-
 /** The first key a device lookup reads (to touch its cache line ahead of time). */
 export function inventoryProbe(device: u64): u64 {
   return deviceSlots == 0 ? 0 : load<u64>(devicesAt + <usize>(<u32>device & (deviceSlots - 1)) * SLOT_SIZE);
@@ -192,7 +192,9 @@ export function checkInventoryCached(pr: usize, a: f64, s: u32, device: u64, rec
     if ((tag & OUT_UNKNOWN) != 0) flag(B_UNKNOWN_DEVICE, S_UNKNOWN_DEVICE, -1, -1, deviceCount, 0);
     return;
   }
-  const raised = checkInventory(pr, a, inventoryEntry(device));
+  checkInventory(pr, a, inventoryEntry(device));
+  // what the check raised: the inventory's reason bits, which nothing else sets
+  const raised = findingReasons() & INVENTORY_REASONS;
   // kept only for a verdict of nothing, revoked_credential and/or unknown_device, and only
   // when the record now holds what the event presented (not so after a replay, say)
   if ((raised & ~(((<u32>1) << B_REVOKED_CREDENTIAL) | ((<u32>1) << B_UNKNOWN_DEVICE))) != 0 || !inventorySameAsRecord(pr, rec)) {
@@ -209,44 +211,32 @@ export function checkInventoryCached(pr: usize, a: f64, s: u32, device: u64, rec
 
 /**
  * Check one valid parsed event (`pr`) arriving at `a`; `entry` is inventoryEntry of its
- * device. Returns the reason bits it raised (and leaves the matched credential's expiry in
- * matchedExpires).
+ * device. Leaves the matched credential's expiry in matchedExpires.
  */
-export function checkInventory(pr: usize, a: f64, entry: usize): u32 {
-  let raised: u32 = 0;
+export function checkInventory(pr: usize, a: f64, entry: usize): void {
   matchedExpires = Infinity;
   const has = load<u32>(pr + P.FLAGS);
   const hasCred = (has & Has.CREDENTIAL) != 0;
   const cred = load<u64>(pr + P.CRED_HASH);
-  if (hasCred && anyRevoked && lookup(revokedAt, revokedSlots, 8, cred) >= 0) {
-    flag(B_REVOKED_CREDENTIAL, S_REVOKED_CREDENTIAL, -1, -1, 0, 0);
-    raised |= (<u32>1) << B_REVOKED_CREDENTIAL;
-  }
-  if (!listsDevices) return raised;
+  if (hasCred && anyRevoked && lookup(revokedAt, revokedSlots, 8, cred) >= 0) flag(B_REVOKED_CREDENTIAL, S_REVOKED_CREDENTIAL, -1, -1, 0, 0);
+  if (!listsDevices) return;
   if (entry == 0) {
     flag(B_UNKNOWN_DEVICE, S_UNKNOWN_DEVICE, -1, -1, deviceCount, 0);
-    return raised | ((<u32>1) << B_UNKNOWN_DEVICE);
+    return;
   }
   const credCount = <u32>load<u16>(entry + SLOT_CRED_COUNT);
   const ruleCount = <u32>load<u16>(entry + SLOT_RULE_COUNT);
   if (credCount > 0) {
-    if (!hasCred) {
-      flag(B_CREDENTIAL_NOT_ENROLLED, S_CREDENTIAL_NOT_ENROLLED, -1, 0, <f64>credCount, 0);
-      raised |= (<u32>1) << B_CREDENTIAL_NOT_ENROLLED;
-    } else {
+    if (!hasCred) flag(B_CREDENTIAL_NOT_ENROLLED, S_CREDENTIAL_NOT_ENROLLED, -1, 0, <f64>credCount, 0);
+    else {
       let i: u32 = 0;
       while (i < credCount && load<u64>(credAt(entry, i)) != cred) i++;
-      if (i == credCount) {
-        flag(B_CREDENTIAL_NOT_ENROLLED, S_CREDENTIAL_NOT_ENROLLED, -1, 1, <f64>credCount, 0);
-        raised |= (<u32>1) << B_CREDENTIAL_NOT_ENROLLED;
-      } else {
+      if (i == credCount) flag(B_CREDENTIAL_NOT_ENROLLED, S_CREDENTIAL_NOT_ENROLLED, -1, 1, <f64>credCount, 0);
+      else {
         const c = credAt(entry, i);
         const expires = load<f64>(c + 16);
         matchedExpires = expires;
-        if (a >= expires) {
-          flag(B_CREDENTIAL_EXPIRED, S_CREDENTIAL_EXPIRED, expires, a, load<f64>(c + 8), 0);
-          raised |= (<u32>1) << B_CREDENTIAL_EXPIRED;
-        }
+        if (a >= expires) flag(B_CREDENTIAL_EXPIRED, S_CREDENTIAL_EXPIRED, expires, a, load<f64>(c + 8), 0);
       }
     }
   }
@@ -259,18 +249,11 @@ export function checkInventory(pr: usize, a: f64, entry: usize): u32 {
       if (load<u32>(r) == RULE_IPV4) allowed = isIpv4 && (<u32>src & load<u32>(r + 4)) == load<u32>(r + 8);
       else allowed = load<u64>(r + 8) == src;
     }
-    if (!allowed) {
-      flag(B_SOURCE_OUT_OF_RANGE, S_SOURCE_OUT_OF_RANGE, -1, sourceNumber(src), <f64>ruleCount, 0);
-      raised |= (<u32>1) << B_SOURCE_OUT_OF_RANGE;
-    }
+    if (!allowed) flag(B_SOURCE_OUT_OF_RANGE, S_SOURCE_OUT_OF_RANGE, -1, sourceNumber(src), <f64>ruleCount, 0);
   }
   const minimum = load<f64>(entry + SLOT_MIN_FIRMWARE);
   if (minimum >= 0 && (has & Has.FIRMWARE) != 0) {
     const fw = load<f64>(pr + P.FIRMWARE);
-    if (fw < minimum) {
-      flag(B_FIRMWARE_BELOW_MINIMUM, S_FIRMWARE_BELOW_MINIMUM, minimum, fw, 0, 0);
-      raised |= (<u32>1) << B_FIRMWARE_BELOW_MINIMUM;
-    }
+    if (fw < minimum) flag(B_FIRMWARE_BELOW_MINIMUM, S_FIRMWARE_BELOW_MINIMUM, minimum, fw, 0, 0);
   }
-  return raised;
 }

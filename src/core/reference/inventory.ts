@@ -54,20 +54,18 @@ export class InventoryCheck {
   /** The expiry of the credential the last check matched (+∞: none, or it never expires). */
   matchedExpires = Infinity;
 
-  /** Flags what the event breaks; returns those reason bits. */
-  check(e: EventInput, a: number, f: Findings): number {
+  /** Flags what the event breaks (and leaves the matched credential's expiry in matchedExpires). */
+  check(e: EventInput, a: number, f: Findings): void {
     const v = this.v;
-    let raised = 0;
     this.matchedExpires = Infinity;
     if (e.hasCred && this.lookup(this.revokedAt, this.revokedSlots, 8, e.credHi, e.credLo) >= 0) {
       f.flag(B_REVOKED_CREDENTIAL, S.REVOKED_CREDENTIAL, -1, -1, 0, 0);
-      raised |= 1 << B_REVOKED_CREDENTIAL;
     }
-    if (!this.listsDevices) return raised;
+    if (!this.listsDevices) return;
     const d = this.lookup(this.devicesAt, this.deviceSlots, SLOT_SIZE, e.deviceHi, e.deviceLo);
     if (d < 0) {
       f.flag(B_UNKNOWN_DEVICE, S.UNKNOWN_DEVICE, -1, -1, this.deviceCount, 0);
-      return raised | (1 << B_UNKNOWN_DEVICE);
+      return;
     }
     const entry = this.devicesAt + d * SLOT_SIZE;
     const credCount = v.getUint16(entry + SLOT.CRED_COUNT, true);
@@ -77,22 +75,15 @@ export class InventoryCheck {
     const credAt = (i: number) => (i === 0 ? entry + SLOT.CRED : overflow + (i - 1) * CRED_SIZE);
     const ruleAt = (j: number) => (j === 0 ? entry + SLOT.RULE : overflow + (credCount > 1 ? credCount - 1 : 0) * CRED_SIZE + (j - 1) * RULE_SIZE);
     if (credCount > 0) {
-      if (!e.hasCred) {
-        f.flag(B_CREDENTIAL_NOT_ENROLLED, S.CREDENTIAL_NOT_ENROLLED, -1, 0, credCount, 0);
-        raised |= 1 << B_CREDENTIAL_NOT_ENROLLED;
-      } else {
+      if (!e.hasCred) f.flag(B_CREDENTIAL_NOT_ENROLLED, S.CREDENTIAL_NOT_ENROLLED, -1, 0, credCount, 0);
+      else {
         let i = 0;
         while (i < credCount && !this.is(credAt(i), e.credHi, e.credLo)) i++;
-        if (i === credCount) {
-          f.flag(B_CREDENTIAL_NOT_ENROLLED, S.CREDENTIAL_NOT_ENROLLED, -1, 1, credCount, 0);
-          raised |= 1 << B_CREDENTIAL_NOT_ENROLLED;
-        } else {
+        if (i === credCount) f.flag(B_CREDENTIAL_NOT_ENROLLED, S.CREDENTIAL_NOT_ENROLLED, -1, 1, credCount, 0);
+        else {
           const expires = v.getFloat64(credAt(i) + 16, true);
           this.matchedExpires = expires;
-          if (a >= expires) {
-            f.flag(B_CREDENTIAL_EXPIRED, S.CREDENTIAL_EXPIRED, expires, a, v.getFloat64(credAt(i) + 8, true), 0);
-            raised |= 1 << B_CREDENTIAL_EXPIRED;
-          }
+          if (a >= expires) f.flag(B_CREDENTIAL_EXPIRED, S.CREDENTIAL_EXPIRED, expires, a, v.getFloat64(credAt(i) + 8, true), 0);
         }
       }
     }
@@ -104,17 +95,12 @@ export class InventoryCheck {
         if (v.getUint32(r, true) === RULE_IPV4) allowed = isIpv4 && ((e.sourceLo & v.getUint32(r + 4, true)) >>> 0) === v.getUint32(r + 8, true);
         else allowed = this.is(r + 8, e.sourceHi, e.sourceLo);
       }
-      if (!allowed) {
-        f.flag(B_SOURCE_OUT_OF_RANGE, S.SOURCE_OUT_OF_RANGE, -1, sourceNumber(e.sourceHi, e.sourceLo), ruleCount, 0);
-        raised |= 1 << B_SOURCE_OUT_OF_RANGE;
-      }
+      if (!allowed) f.flag(B_SOURCE_OUT_OF_RANGE, S.SOURCE_OUT_OF_RANGE, -1, sourceNumber(e.sourceHi, e.sourceLo), ruleCount, 0);
     }
     const minimum = v.getFloat64(entry + SLOT.MIN_FIRMWARE, true);
     if (minimum >= 0 && e.hasFirmware && e.firmware < minimum) {
       f.flag(B_FIRMWARE_BELOW_MINIMUM, S.FIRMWARE_BELOW_MINIMUM, minimum, e.firmware, 0, 0);
-      raised |= 1 << B_FIRMWARE_BELOW_MINIMUM;
     }
-    return raised;
   }
 
   /** What a cached verdict raises: revoked_credential and/or unknown_device, as the check would. */
@@ -141,6 +127,7 @@ const UNTIL_SHIFT = 12;
 const UNTIL_MAX = 0xfffff;
 const UNTIL_UNIT = 4194304;
 const CACHEABLE = (1 << B_REVOKED_CREDENTIAL) | (1 << B_UNKNOWN_DEVICE);
+const INVENTORY_REASONS = 0x3f << B_UNKNOWN_DEVICE; // bits 11–16
 
 export class InventoryCache {
   private tags: Uint32Array | undefined;
@@ -192,7 +179,9 @@ export class InventoryCache {
       inv.replay(tag, f);
       return;
     }
-    const raised = inv.check(e, a, f);
+    inv.check(e, a, f);
+    // what the check raised: the inventory's reason bits, which nothing else sets
+    const raised = f.reasons & INVENTORY_REASONS;
     if ((raised & ~CACHEABLE) !== 0 || !InventoryCache.sameAsRecord(e, st, s)) {
       tags[s] = 0;
       return;
