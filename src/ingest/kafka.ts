@@ -226,7 +226,7 @@ export class KafkaSource {
       }));
       // events the previous owner already stored only rebuild state; the rest are scored,
       // stored and committed
-      const silent = this.handover?.catchingUp(partition) ? this.handover.silentCount(partition, slice.map((m) => BigInt(m.offset))) : 0;
+      const silent = this.handover?.silentCount(partition, slice.map((m) => m.offset)) ?? 0;
       if (silent > 0) this.pipeline.warm(chunk.slice(0, silent));
       const last = BigInt(slice[slice.length - 1].offset);
       if (silent < chunk.length) {

@@ -119,17 +119,15 @@ export class PartitionHandover {
     return undefined;
   }
 
-  /** Whether the partition still has events below its catch-up mark (scored silently). */
-  catchingUp(partition: number): boolean {
-    return this.owned.get(partition)?.catchUpUntil !== undefined;
-  }
-
-  /** How many of these offsets (ascending) are below the catch-up mark: score them silently. */
-  silentCount(partition: number, offsets: bigint[]): number {
+  /**
+   * How many of these offsets (ascending; Kafka's decimal strings or bigints) are below the
+   * catch-up mark: score them silently. Offsets are converted only while catching up.
+   */
+  silentCount(partition: number, offsets: readonly (bigint | string)[]): number {
     const until = this.owned.get(partition)?.catchUpUntil;
     if (until === undefined) return 0;
     let n = 0;
-    while (n < offsets.length && offsets[n] < until) n++;
+    while (n < offsets.length && BigInt(offsets[n]) < until) n++;
     return n;
   }
 
