@@ -20,8 +20,7 @@
 //   latency only: npm run bench:pipeline -- --latency-only --rate 30000 [--seconds 10 --linger-ms 50]
 
 import { parseArgs } from 'node:util';
-import { readdirSync, readFileSync } from 'node:fs';
-import { fork, spawnSync } from 'node:child_process';
+import { fork } from 'node:child_process';
 import { join } from 'node:path';
 import { Kafka, logLevel } from 'kafkajs';
 import { resolveConfig } from '../src/config';
@@ -31,6 +30,7 @@ import { Pipeline, Sinks } from '../src/pipeline';
 import { createWriter, InfluxSink } from '../src/sinks/influx';
 import { startKafkaMock } from '../test/support/kafka';
 import { startInfluxd } from '../test/support/influxdb';
+import { childPid, cpuSeconds, machineBusySeconds } from './proc';
 
 const { values } = parseArgs({
   options: {
@@ -79,46 +79,7 @@ async function until(done: () => boolean, what: string, ms = 120_000): Promise<v
   }
 }
 
-// ---- CPU per process (Linux /proc) -------------------------------------------------------
-
-const CLK_TCK = Number(spawnSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).stdout?.trim()) || 100;
-function cpuSeconds(pid: number | undefined): number {
-  if (pid === undefined) return NaN;
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    return (Number(f[11]) + Number(f[12])) / CLK_TCK;
-  } catch {
-    return NaN;
-  }
-}
-function machineBusySeconds(): number {
-  try {
-    const f = readFileSync('/proc/stat', 'utf8').split('\n')[0].trim().split(/\s+/).slice(1).map(Number);
-    return (f[0] + f[1] + f[2] + f[5] + f[6] + (f[7] || 0)) / CLK_TCK;
-  } catch {
-    return NaN;
-  }
-}
-/** Our child process running `comm` (the broker launcher, influxd). */
-function childPid(comm: string): number | undefined {
-  try {
-    for (const e of readdirSync('/proc')) {
-      if (!/^\d+$/.test(e)) continue;
-      try {
-        const stat = readFileSync(`/proc/${e}/stat`, 'utf8');
-        const name = stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')'));
-        const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
-        if (name === comm && ppid === process.pid) return Number(e);
-      } catch {
-        /* gone meanwhile */
-      }
-    }
-  } catch {
-    /* no /proc */
-  }
-  return undefined;
-}
+// ---- CPU per process --------------------------------------------------------------------
 
 interface CpuSplit {
   /** cores (CPU seconds per second) */
@@ -134,7 +95,7 @@ interface CpuSplit {
 function cpuMeter(pids: { broker?: number; influxd?: number; feeder?: number }) {
   const read = () => {
     const c = process.cpuUsage();
-    return { t: performance.now(), node: (c.user + c.system) / 1e6, broker: cpuSeconds(pids.broker), influxd: cpuSeconds(pids.influxd), feeder: pids.feeder ? cpuSeconds(pids.feeder) : 0, machine: machineBusySeconds() };
+    return { t: performance.now(), node: (c.user + c.system) / 1e6, broker: cpuSeconds(pids.broker) ?? NaN, influxd: cpuSeconds(pids.influxd) ?? NaN, feeder: pids.feeder ? (cpuSeconds(pids.feeder) ?? NaN) : 0, machine: machineBusySeconds() ?? NaN };
   };
   let busy = 0;
   let acc = { node: 0, broker: 0, influxd: 0, feeder: 0, machine: 0 };

@@ -26,8 +26,6 @@
 //            generated before the runs) --max-lag N (10000 per partition)
 
 import { isDeepStrictEqual, parseArgs } from 'node:util';
-import { readdirSync, readFileSync } from 'node:fs';
-import { spawnSync } from 'node:child_process';
 import { availableParallelism } from 'node:os';
 import { Kafka, logLevel, type Admin, type Consumer, type ConsumerRunConfig, type Producer } from 'kafkajs';
 import { WasmCore } from '../src/core/wasm';
@@ -38,6 +36,7 @@ import { StateTopic } from '../src/scaleout/state-topic';
 import { MOCK_LOG_LIMITS, startKafkaMock, type KafkaMock } from '../test/support/kafka';
 import { DetectorProcess, eventually, startDetector } from '../test/support/process';
 import { reapOnExit, waitExit } from '../test/support/ports';
+import { childPid, cpuSeconds, machineBusySeconds } from './proc';
 
 const { values } = parseArgs({
   options: {
@@ -366,52 +365,6 @@ async function settled(ds: DetectorProcess[]): Promise<void> {
   }
 }
 
-/** CPU seconds a process used so far (Linux /proc; undefined elsewhere). */
-const CLK_TCK = (() => {
-  const r = spawnSync('getconf', ['CLK_TCK'], { encoding: 'utf8' });
-  return Number(r.stdout?.trim()) || 100;
-})();
-function cpuSeconds(pid: number | undefined): number | undefined {
-  if (pid === undefined) return undefined;
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    return (Number(f[11]) + Number(f[12])) / CLK_TCK;
-  } catch {
-    return undefined;
-  }
-}
-/** CPU seconds the whole machine has been busy so far (Linux /proc/stat; undefined elsewhere). */
-function machineBusySeconds(): number | undefined {
-  try {
-    const f = readFileSync('/proc/stat', 'utf8').split('\n')[0].trim().split(/\s+/).slice(1).map(Number);
-    // user nice system idle iowait irq softirq steal (guest time is inside user)
-    return (f[0] + f[1] + f[2] + f[5] + f[6] + (f[7] || 0)) / CLK_TCK;
-  } catch {
-    return undefined;
-  }
-}
-
-/** The mock broker's pid: our child process named kafka-mock. */
-function mockPid(): number | undefined {
-  try {
-    for (const e of readdirSync('/proc')) {
-      if (!/^\d+$/.test(e)) continue;
-      try {
-        const stat = readFileSync(`/proc/${e}/stat`, 'utf8');
-        const comm = stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')'));
-        const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
-        if (comm === 'kafka-mock' && ppid === process.pid) return Number(e);
-      } catch {
-        /* gone meanwhile */
-      }
-    }
-  } catch {
-    /* no /proc */
-  }
-  return undefined;
-}
-
 /**
  * The feeder's telemetry, generated before the runs so that the simulator's time is not
  * taken from the instances while they are measured: the lines in one buffer, their device
@@ -603,7 +556,7 @@ async function throughput(mock: KafkaMock, kafka: Kafka, pool: Pool, instances: 
     for (let i = 1; i < instances; i++) start();
     await settled(ds);
 
-    const pids = { broker: mockPid(), instances: ds.map((d) => d.child.pid) };
+    const pids = { broker: childPid('kafka-mock'), instances: ds.map((d) => d.child.pid) };
     // one instant: the group's committed total, what the feeder had sent, CPU used so far
     const mark = async () => {
       const a = performance.now();
@@ -670,7 +623,7 @@ function reportThroughput(r: Awaited<ReturnType<typeof throughput>>): void {
 
 /** Cores that processes other than this one and the broker kept busy from now to done() (warns when it matters). */
 function others(): { done(): number | undefined } {
-  const pid = mockPid();
+  const pid = childPid('kafka-mock');
   const take = () => {
     const c = process.cpuUsage();
     return { t: performance.now(), machine: machineBusySeconds(), ours: (c.user + c.system) / 1e6 + (cpuSeconds(pid) ?? 0) };
