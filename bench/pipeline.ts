@@ -307,13 +307,15 @@ async function main() {
   }
   feeder.send({ stop: true });
   await Promise.race([feederDone, new Promise((_, reject) => setTimeout(() => reject(new Error('the feeder did not stop within 60 s')), 60_000).unref())]);
-  feeder.kill(); // its IPC channel would keep this process alive
   sent = fed!.sent;
   const heldMs = fed!.heldMs;
   const feedSeconds = fed!.seconds;
   const sends = fed!.requests;
   await until(() => lat.source.committed >= sent, 'latency run');
   lcpu.stop();
+  // only now: the meter reads the feeder's CPU time from its process, and its IPC channel
+  // would keep this process alive
+  feeder.kill();
   await lat.source.stop();
   await lat.source.disconnect();
   const p = (xs: number[], q: number) => {
