@@ -30,7 +30,7 @@ import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
 import { createFleet } from '../src/ingest/simulator';
 import { buildInventoryImage } from '../src/inventory/image';
-import { InventoryDevice, parseSourceRule } from '../src/inventory/model';
+import { benchInventory } from './inventory';
 
 const { values } = parseArgs({
   options: {
@@ -140,26 +140,10 @@ function warmUp(core: Core, from: number, to: number): void {
   core.score();
 }
 
-// The inventory: every device of the stream enrolled with the credential and /24 network
-// of its first message and a minimum firmware, so each check runs its whole path; padded
-// with devices that never send to INVENTORY_DEVICES.
-const INVENTORY_DEVICES = 100_000;
-const enrolled = new Map<string, InventoryDevice>();
-for (let i = 0; i < count; i++) {
-  const m = JSON.parse(messages[i].toString()) as { deviceId: string; credential?: string; source?: string };
-  if (enrolled.has(m.deviceId)) continue;
-  const net = m.source && /^\d+\.\d+\.\d+\.\d+$/.test(m.source) ? m.source.replace(/\.\d+$/, '.0/24') : undefined;
-  enrolled.set(m.deviceId, {
-    deviceId: m.deviceId,
-    credentials: m.credential ? [{ id: m.credential, issuedAt: 0 }] : [],
-    sources: net ? [parseSourceRule(net)] : [],
-    minFirmware: '1.0.0',
-  });
-}
-for (let i = 0; enrolled.size < INVENTORY_DEVICES; i++) {
-  enrolled.set(`spare-${i}`, { deviceId: `spare-${i}`, credentials: [{ id: `tok-spare-${i}` }], sources: [parseSourceRule('10.0.0.0/8')] });
-}
-const inventoryImage = buildInventoryImage({ devices: enrolled, revoked: new Set(['tok-revoked-1', 'tok-revoked-2']) });
+// The inventory (bench/inventory.ts): every device of the stream enrolled, padded to 100,000.
+const inventory = benchInventory(messages);
+const enrolled = inventory.devices;
+const inventoryImage = buildInventoryImage(inventory);
 log(`  inventory: ${enrolled.size.toLocaleString('en')} devices, ${(inventoryImage.byteLength / 1e6).toFixed(1)} MB image`);
 
 const capacity = Math.max(DEVICES * 1.2, 1024);

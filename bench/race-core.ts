@@ -24,7 +24,8 @@ import { parseArgs } from 'node:util';
 import { resolve } from 'node:path';
 import { createFleet } from '../src/ingest/simulator';
 import type { Core } from '../src/core/core';
-import { InventoryDevice, parseSourceRule } from '../src/inventory/model';
+import type { Inventory } from '../src/inventory/model';
+import { benchInventory } from './inventory';
 
 const { values, positionals } = parseArgs({
   allowPositionals: true,
@@ -36,7 +37,7 @@ const DEVICES = Number(values.devices ?? 100_000);
 if (positionals.length === 0) throw new Error('usage: race-core.ts DIR... [--rounds N] [--messages N]');
 
 type CoreClass = new (params: { capacity: number }, maxBatch?: number) => Core;
-type BuildImage = (inv: { devices: Map<string, InventoryDevice>; revoked: Set<string> }) => Uint8Array;
+type BuildImage = (inv: Inventory) => Uint8Array;
 const trees = positionals.flatMap((spec) => {
   const [dir, batch] = spec.split('@');
   const WasmCore = require(resolve(dir, 'src/core/wasm')).WasmCore as CoreClass;
@@ -60,20 +61,11 @@ const capacity = Math.max(DEVICES * 1.2, 1024);
 
 // the inventory of bench:core, in each tree's own image format
 if (values.inventory) {
-  const enrolled = new Map<string, InventoryDevice>();
-  for (const m of messages) {
-    const e = JSON.parse(Buffer.from(m).toString()) as { deviceId: string; credential?: string; source?: string };
-    if (enrolled.has(e.deviceId)) continue;
-    const net = e.source && /^\d+\.\d+\.\d+\.\d+$/.test(e.source) ? e.source.replace(/\.\d+$/, '.0/24') : undefined;
-    enrolled.set(e.deviceId, { deviceId: e.deviceId, credentials: e.credential ? [{ id: e.credential, issuedAt: 0 }] : [], sources: net ? [parseSourceRule(net)] : [], minFirmware: '1.0.0' });
-  }
-  for (let i = 0; enrolled.size < 100_000; i++) {
-    enrolled.set(`spare-${i}`, { deviceId: `spare-${i}`, credentials: [{ id: `tok-spare-${i}` }], sources: [parseSourceRule('10.0.0.0/8')] });
-  }
+  const inventory = benchInventory(messages);
   for (const tree of trees) {
     if (!tree.name.endsWith('+inventory')) continue;
     const build = require(resolve(tree.dir, 'src/inventory/image')).buildInventoryImage as BuildImage;
-    tree.image = build({ devices: enrolled, revoked: new Set(['tok-revoked-1', 'tok-revoked-2']) });
+    tree.image = build(inventory);
   }
 }
 
