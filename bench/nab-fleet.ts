@@ -32,7 +32,7 @@ import type { Alert } from '../src/alerts/alert';
 import type { Core } from '../src/core/core';
 import { ALERT_KINDS, Reason, V } from '../src/core/layout';
 import { DeviceLines, evaluate } from '../src/eval/evaluate';
-import { PRODUCTION_ALERT_SCORE } from '../src/nab/step';
+import { metricScoreOf, PRODUCTION_ALERT_SCORE } from '../src/nab/step';
 
 const { values } = parseArgs({
   options: {
@@ -71,12 +71,7 @@ const production = new Detector({
       const message = v.getUint32(at + V.MESSAGE, true);
       if (message >= tags.length || attackLine[tags[message]]) continue; // sweep verdicts, attackers' lines
       if ((v.getUint32(at + V.REASONS, true) & Reason.METRIC_ANOMALY) === 0) continue;
-      const score =
-        v.getUint32(at + V.EV1_REASON, true) === METRIC
-          ? v.getFloat64(at + V.EV1_SCORE, true)
-          : v.getUint32(at + V.EV2_REASON, true) === METRIC
-            ? v.getFloat64(at + V.EV2_SCORE, true)
-            : 1; // flagged behind two stronger findings: counted
+      const score = metricScoreOf(v, at) ?? 1; // flagged behind two stronger findings: counted
       if (score >= PRODUCTION_ALERT_SCORE) stepPoints++;
     }
   },

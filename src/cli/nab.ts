@@ -60,6 +60,9 @@ export interface NabProfileResult {
 export const NAB_MODELS = ['nab', 'step'] as const;
 export type NabModel = (typeof NAB_MODELS)[number];
 
+/** The results' name when --detector is not given. */
+const defaultDetector = (model: NabModel) => (model === 'step' ? 'edge-sentinel-step' : 'edge-sentinel');
+
 export interface NabRun {
   readonly model: NabModel;
   readonly detector: string;
@@ -169,7 +172,7 @@ export function runNab(options: {
   model?: NabModel;
 }): NabRun {
   const model = options.model ?? 'nab';
-  const detector = options.detector ?? (model === 'step' ? 'edge-sentinel-step' : 'edge-sentinel');
+  const detector = options.detector ?? defaultDetector(model);
   checkDetectorName(detector);
   const files = readCorpus(options.dataDir);
   if (files.length === 0) throw new Error(`no .csv files under ${options.dataDir}`);
@@ -236,6 +239,8 @@ export function formatNabRun(run: NabRun, resultsDir?: string): string {
   return lines.join('\n');
 }
 
+const profileJson = (p: NabProfileResult) => ({ ...p, score: round(p.score, 4), rawScore: round(p.rawScore, 4) });
+
 /** The JSON printed with --json. */
 export function nabRunJson(run: NabRun, resultsDir?: string): Record<string, unknown> {
   return {
@@ -250,10 +255,8 @@ export function nabRunJson(run: NabRun, resultsDir?: string): Record<string, unk
     pointsPerSecond: Math.round(run.pointsPerSecond),
     scores: Object.fromEntries(run.profiles.map((p) => [p.profile, round(p.score, 2)])),
     thresholds: Object.fromEntries(run.profiles.map((p) => [p.profile, p.threshold])),
-    profiles: run.profiles.map((p) => ({ ...p, score: round(p.score, 4), rawScore: round(p.rawScore, 4) })),
-    ...(run.atAlertLine
-      ? { atAlertLine: run.atAlertLine.map((p) => ({ ...p, score: round(p.score, 4), rawScore: round(p.rawScore, 4) })) }
-      : {}),
+    profiles: run.profiles.map(profileJson),
+    ...(run.atAlertLine ? { atAlertLine: run.atAlertLine.map(profileJson) } : {}),
     ...(resultsDir !== undefined ? { results: resultsDir } : {}),
   };
 }
@@ -288,7 +291,7 @@ export async function nabCommand(argv: string[]): Promise<number> {
       if (values[flag] === undefined || values[flag] === '') throw new UsageError(`--${flag} is required`);
     }
     const model = choiceFlag('model', values.model, NAB_MODELS, 'nab');
-    const detector = values.detector ?? (model === 'step' ? 'edge-sentinel-step' : 'edge-sentinel');
+    const detector = values.detector ?? defaultDetector(model);
     try {
       checkDetectorName(detector);
     } catch (err) {

@@ -26,6 +26,18 @@ export function stepMessage(timestampMs: number, value: number): string {
   return JSON.stringify({ deviceId: STEP_DEVICE_ID, ts: timestampMs, metrics: { value } });
 }
 
+/**
+ * The metric_anomaly score a verdict record (at byte `at` of `v`) carries, from whichever
+ * of its two evidence slots holds the finding; undefined when the verdict has no
+ * metric finding, or keeps two stronger ones as its evidence.
+ */
+export function metricScoreOf(v: DataView, at: number): number | undefined {
+  if ((v.getUint32(at + V.REASONS, true) & Reason.METRIC_ANOMALY) === 0) return undefined;
+  if (v.getUint32(at + V.EV1_REASON, true) === METRIC_BIT) return v.getFloat64(at + V.EV1_SCORE, true);
+  if (v.getUint32(at + V.EV2_REASON, true) === METRIC_BIT) return v.getFloat64(at + V.EV2_SCORE, true);
+  return undefined;
+}
+
 export interface StepSeriesResult {
   /** One score per row: the metric_anomaly score of the row's verdict, 0 when not flagged. */
   readonly scores: Float64Array;
@@ -69,9 +81,9 @@ export function scoreSeriesWithCore(
         continue;
       }
       if ((v.getUint32(at + V.REASONS, true) & Reason.METRIC_ANOMALY) === 0) continue;
-      if (v.getUint32(at + V.EV1_REASON, true) === METRIC_BIT) scores[row] = v.getFloat64(at + V.EV1_SCORE, true);
-      else if (v.getUint32(at + V.EV2_REASON, true) === METRIC_BIT) scores[row] = v.getFloat64(at + V.EV2_SCORE, true);
-      else unscoredFlags++;
+      const score = metricScoreOf(v, at);
+      if (score === undefined) unscoredFlags++;
+      else scores[row] = score;
     }
   };
   try {
