@@ -24,7 +24,7 @@ const INDEX_ENTRY: u32 = 16; // u32 offset, u32 length, f64 arrival (−1: none)
 // holds up every instruction behind it once the reorder buffer is full, so the touching
 // loads are issued back to back in tight loops, where their misses overlap; between two
 // parses, each would cost a whole miss. Scoring itself stays strictly in order.
-const GROUP: u32 = 16;
+const GROUP: u32 = 32;
 const BAD_REASON_COUNT: u32 = 14;
 const STATS_COUNT: u32 = 6 + BAD_REASON_COUNT;
 
@@ -44,6 +44,11 @@ let events: f64 = 0;
 let sweepAts: usize = 0;
 let sweepDebt: f64 = 0;
 let sweepCursor: u32 = 0;
+// The silence sweep walks the table in slot order, a record at a time between events;
+// each group touches the records the sweep will reach next alongside its own devices'
+// (SWEEP_AHEAD slots past the cursor), so that the sweep's misses overlap with theirs.
+const SWEEP_AHEAD: u32 = 16;
+let sweepTouched: u32 = 0;
 
 /**
  * Reserve every region. `tableSlots` is a multiple of 8; the caller writes the
@@ -67,6 +72,7 @@ export function init(tableSlots: u32, batchMax: u32, inputBytes: u32): void {
   for (let c: u32 = 0; c < CLOCKS; c++) store<f64>(sweepAts + (<usize>c << 3), -1);
   sweepDebt = 0;
   sweepCursor = 0;
+  sweepTouched = 0;
 }
 
 export function paramsPtr(): usize { return paramsBase; }
@@ -166,6 +172,19 @@ export function scoreBatch(count: u32): u32 {
       } else {
         if ((load<u32>(pr + P.FLAGS) & Has.CREDENTIAL) != 0) sink += touchCredential(load<u64>(pr + P.CRED_HASH));
         if (inventoryOn) sink += inventoryProbe(load<u64>(pr + P.DEVICE_HASH));
+      }
+    }
+    // and the records the sweep comes to next (line 1 holds its flags, line 0 its times)
+    if (period > 0) {
+      let ahead = sweepTouched >= sweepCursor ? sweepTouched - sweepCursor : sweepTouched + slots - sweepCursor;
+      if (ahead > SWEEP_AHEAD) {
+        sweepTouched = sweepCursor;
+        ahead = 0;
+      }
+      while (ahead < SWEEP_AHEAD) {
+        sink += load<u64>(recordOf(sweepTouched)) + load<u64>(recordOf(sweepTouched) + 64);
+        sweepTouched = sweepTouched + 1 == slots ? 0 : sweepTouched + 1;
+        ahead++;
       }
     }
     touched += sink;
