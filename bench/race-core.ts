@@ -16,6 +16,12 @@
 //       Run node with --expose-gc: each pass then starts after a full collection (see
 //       bench/core.ts for why)
 //
+//   node --import tsx bench/race-core.ts DIR... --steady    the steady state of bench:core:
+//       one core per tree scores --warm messages (3,000,000) untimed, then the next
+//       --messages in chunks of 100,000, tree after tree (the order alternating chunk by
+//       chunk); reports each tree's rate and the median and quartiles of its per-chunk
+//       ratios to the first tree's, by wall clock and by CPU time
+//
 // Each DIR is a built checkout of the project (src/ and build/core.wasm), e.g. the
 // baseline: git archive <rev> | tar -x -C DIR && (cd DIR && npm ci && npm run build:wasm).
 // `.` is this tree; `DIR@1024` scores that tree with batches of 1024 messages.
@@ -29,11 +35,15 @@ import { benchInventory } from './inventory';
 
 const { values, positionals } = parseArgs({
   allowPositionals: true,
-  options: { rounds: { type: 'string' }, messages: { type: 'string' }, devices: { type: 'string' }, parse: { type: 'boolean' }, inventory: { type: 'boolean' } },
+  options: {
+    rounds: { type: 'string' }, messages: { type: 'string' }, devices: { type: 'string' }, parse: { type: 'boolean' }, inventory: { type: 'boolean' },
+    steady: { type: 'boolean' }, warm: { type: 'string' },
+  },
 });
 const ROUNDS = Number(values.rounds ?? 9);
 const MESSAGES = Number(values.messages ?? 1_000_000);
 const DEVICES = Number(values.devices ?? 100_000);
+const WARM = values.steady ? Number(values.warm ?? 3_000_000) : 0;
 if (positionals.length === 0) throw new Error('usage: race-core.ts DIR... [--rounds N] [--messages N]');
 
 type CoreClass = new (params: { capacity: number }, maxBatch?: number) => Core;
@@ -48,8 +58,8 @@ const trees = positionals.flatMap((spec) => {
 // the input of bench:core
 const fleet = createFleet({ devices: DEVICES, hours: 48, seed: 'bench-core', profile: 'bench' });
 const parts: Buffer[] = [];
-const arrivals = new Float64Array(MESSAGES);
-for (let ev = fleet.next(); ev && parts.length < MESSAGES; ev = fleet.next()) {
+const arrivals = new Float64Array(WARM + MESSAGES);
+for (let ev = fleet.next(); ev && parts.length < WARM + MESSAGES; ev = fleet.next()) {
   arrivals[parts.length] = ev.arrivalTs;
   parts.push(Buffer.from(ev.line));
 }
@@ -131,6 +141,54 @@ if (values.parse) {
   process.exit(0);
 }
 
+const median = (a: number[]) => [...a].sort((x, y) => x - y)[a.length >> 1];
+const quartiles = (a: number[]) => [0.25, 0.75].map((q) => [...a].sort((x, y) => x - y)[Math.floor(q * (a.length - 1))]);
+
+if (values.steady) {
+  const CHUNK = 100_000;
+  const feed = (core: Core, from: number, to: number) => {
+    for (let i = from; i < to; i++) {
+      if (!core.add(messages[i], arrivals[i])) {
+        core.score();
+        core.add(messages[i], arrivals[i]);
+      }
+    }
+    core.score();
+  };
+  const cores = trees.map((tree) => {
+    const core = new tree.WasmCore({ capacity }, tree.batch);
+    feed(core, 0, WARM);
+    return core;
+  });
+  const wall = trees.map(() => [] as number[]);
+  const cpuMs = trees.map(() => [] as number[]);
+  for (let at = WARM, r = 0; at < count; at += CHUNK, r++) {
+    const end = Math.min(at + CHUNK, count);
+    const order = r % 2 ? [...trees.keys()].reverse() : [...trees.keys()];
+    for (const k of order) {
+      const c0 = process.cpuUsage();
+      const t = performance.now();
+      feed(cores[k], at, end);
+      wall[k].push(performance.now() - t);
+      const used = process.cpuUsage(c0);
+      cpuMs[k].push((used.user + used.system) / 1000);
+    }
+  }
+  const timed = count - WARM;
+  const sum = (a: number[]) => a.reduce((x, y) => x + y, 0);
+  console.log(`steady state: ${timed.toLocaleString('en')} messages timed in ${wall[0].length} chunks after ${WARM.toLocaleString('en')} untimed; events/s`);
+  trees.forEach((tree, k) => {
+    const line = `${tree.name.padEnd(24)} ${Math.round(timed / (sum(wall[k]) / 1000)).toLocaleString('en').padStart(10)}  by CPU time ${Math.round(timed / (sum(cpuMs[k]) / 1000)).toLocaleString('en').padStart(10)}`;
+    if (k === 0) return console.log(line);
+    const r = wall[k].map((x, i) => wall[0][i] / x);
+    const rc = cpuMs[k].map((x, i) => cpuMs[0][i] / x);
+    const [q1, q3] = quartiles(r);
+    const [c1, c3] = quartiles(rc);
+    console.log(`${line}  / first: median chunk ${median(r).toFixed(3)} (quartiles ${q1.toFixed(3)}–${q3.toFixed(3)}), by CPU ${median(rc).toFixed(3)} (${c1.toFixed(3)}–${c3.toFixed(3)})`);
+  });
+  process.exit(0);
+}
+
 const counts = trees.map((tree) => pass(tree));
 if (new Set(counts).size !== 1) console.log(`the trees disagree on the verdict count: ${counts.join(', ')}`);
 for (let r = 0; r < ROUNDS; r++) {
@@ -142,7 +200,6 @@ for (let r = 0; r < ROUNDS; r++) {
   }
 }
 
-const median = (a: number[]) => [...a].sort((x, y) => x - y)[a.length >> 1];
 const floorRate = (tree: (typeof trees)[number]) => count / (tree.floor.reduce((a, b) => a + b, 0) / 1000);
 const fmt = (x: number) => Math.round(x).toLocaleString('en').padStart(10);
 console.log(`${count.toLocaleString('en')} messages, ${ROUNDS} rounds; events/s`);
