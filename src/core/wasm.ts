@@ -74,6 +74,8 @@ export class WasmCore implements Core {
   private readonly x: CoreExports;
   private readonly inputBase: number;
   private readonly inputBytes: number;
+  /** Bytes of a message copied in at most: one past the limit proves a message too large. */
+  private readonly maxCopy: number;
   private readonly indexBase: number;
   // Views of linear memory: remade when it grows (only an inventory load grows it).
   private mem!: Uint8Array;
@@ -97,7 +99,8 @@ export class WasmCore implements Core {
     this.maxBatch = maxBatch;
     this.batch = new Array<Uint8Array>(maxBatch);
     this.scored = new Array<Uint8Array>(maxBatch);
-    this.inputBytes = Math.max(inputBytes, this.params.maxMessageBytes + 1);
+    this.maxCopy = this.params.maxMessageBytes + 1;
+    this.inputBytes = Math.max(inputBytes, this.maxCopy);
     const instance = new WebAssembly.Instance(coreModule(), {
       env: {
         abort(_msg: number, _file: number, line: number, col: number): never {
@@ -212,7 +215,7 @@ export class WasmCore implements Core {
     const i = this.count;
     if (i >= this.maxBatch) return false;
     // An oversize message is rejected by length alone: copy only what proves it.
-    const copy = Math.min(bytes.length, this.params.maxMessageBytes + 1);
+    const copy = Math.min(bytes.length, this.maxCopy);
     if (this.used + copy > this.inputBytes) return false;
     this.mem.set(copy < bytes.length ? bytes.subarray(0, copy) : bytes, this.inputBase + this.used);
     this.index32[i * 4] = this.used;
