@@ -84,7 +84,7 @@ export async function replayCommand(argv: string[]): Promise<number> {
     const dlq = values['dead-letter'] ? await openChecked(values['dead-letter'], 'dead letters') : undefined;
     const file = values.input === '-' ? 'stdin' : values.input;
 
-    const decoder = new TextDecoder();
+    const decoder = new TextDecoder('utf-8', { ignoreBOM: true }); // dead letters as they came, a leading U+FEFF too
     const started = performance.now();
     const detector = new Detector({
       engine,

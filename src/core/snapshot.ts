@@ -110,7 +110,7 @@ export function decodeSnapshot(bytes: Uint8Array): DecodedSnapshot {
     at += 8 + REC.SIZE;
   }
   const ids: string[] = new Array(n);
-  const decoder = new TextDecoder();
+  const decoder = new TextDecoder('utf-8', { ignoreBOM: true }); // an id's leading U+FEFF is part of it
   for (let i = 0; i < n; i++) {
     const len = v.getUint16(at, true);
     ids[i] = decoder.decode(bytes.subarray(at + 2, at + 2 + len));

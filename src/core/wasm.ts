@@ -92,7 +92,8 @@ export class WasmCore implements Core {
   private scored: Uint8Array[];
   private scoredCount = 0;
   private readonly longIds = new Map<number, string>();
-  private readonly decoder = new TextDecoder();
+  // ids keep a leading U+FEFF: it is part of the id the device sent (and of its hash)
+  private readonly decoder = new TextDecoder('utf-8', { ignoreBOM: true });
 
   constructor(params: Partial<CoreParams> = {}, maxBatch = DEFAULT_MAX_BATCH, inputBytes = DEFAULT_INPUT_BYTES) {
     this.params = resolveParams(params);

@@ -89,7 +89,7 @@ interface Rec {
   metricNames: string[];
 }
 
-const utf8 = new TextDecoder();
+const utf8 = new TextDecoder('utf-8', { ignoreBOM: true }); // a span's leading U+FEFF is content
 function spanText(v: DataView, at: number, bytes: Uint8Array): string {
   const off = v.getUint32(at, true);
   const len = v.getUint32(at + 4, true);
@@ -798,6 +798,9 @@ const telemetry = fc.record(
   { requiredKeys: ['deviceId', 'ts'] },
 );
 const telemetryBytes = telemetry.map((t) => enc.encode(JSON.stringify(t)));
+
+/** FC_SEED=n replays the properties from the seed fast-check printed for a failure. */
+if (process.env.FC_SEED) fc.configureGlobal({ seed: Number(process.env.FC_SEED) });
 
 /** PARSE_FUZZ=10 runs the properties ten times longer (default 1: a few seconds). */
 const FUZZ = Math.max(1, Number(process.env.PARSE_FUZZ) || 1);
