@@ -10,7 +10,8 @@
 //   device × kind, updated while findings keep coming, closed after its quiet period);
 // - the production step model: the same lines through the real scoring core and alert
 //   policy (src/detector.ts, as `replay` and `npm run eval` run them), its metric findings
-//   from the alert line (score 0.5) counted as point detections, and its alerts.
+//   from its alert threshold (the alert line, score 0.5, unless --step-threshold) counted
+//   as point detections, and its alerts.
 //
 // Both models' alerts are judged by the same evaluator as `npm run eval`
 // (src/eval/evaluate.ts): an alert near an attack on its device counts for that attack,
@@ -18,10 +19,12 @@
 // attacker).
 //
 //   node --import tsx bench/nab-fleet.ts [--devices 300 --hours 24 --attacks N
-//     --seed nab-fleet --threshold 0.2737 --json]
+//     --seed nab-fleet --threshold 0.2737 --step-threshold 0.5 --json]
 //
 // --threshold defaults to the standard profile's corpus-wide threshold of the NAB
-// detector printed by `npm run bench:nab` / `edge-sentinel nab`.
+// detector printed by `npm run bench:nab` / `edge-sentinel nab`. --step-threshold is the
+// production model's metric_anomaly alert threshold (default: the alert line, 0.5); pass
+// the threshold `edge-sentinel nab --model step` picked to see the fleet at NAB's choice.
 
 import { parseArgs } from 'node:util';
 import { MetricDetector } from '../src/nab/detector';
@@ -41,6 +44,7 @@ const { values } = parseArgs({
     attacks: { type: 'string' },
     seed: { type: 'string' },
     threshold: { type: 'string' },
+    'step-threshold': { type: 'string' },
     json: { type: 'boolean' },
   },
 });
@@ -48,6 +52,7 @@ const devices = Number(values.devices ?? 300);
 const hours = Number(values.hours ?? 24);
 const seed = values.seed ?? 'nab-fleet';
 const threshold = Number(values.threshold ?? 0.2737);
+const stepThreshold = Number(values['step-threshold'] ?? PRODUCTION_ALERT_SCORE);
 const METRIC = ALERT_KINDS.indexOf('metric_anomaly');
 
 const fleet = createFleet({ devices, hours, seed, ...(values.attacks !== undefined ? { attacks: Number(values.attacks) } : {}) });
@@ -55,11 +60,11 @@ const fleet = createFleet({ devices, hours, seed, ...(values.attacks !== undefin
 // --- the production step model: core + alert policy, as replay / eval run them
 const stepAlerts: Alert[] = [];
 const attackLine: boolean[] = [];
-let stepPoints = 0; // metric findings at or above the alert line on normal lines
+let stepPoints = 0; // metric findings at or above its threshold on normal lines
 const production = new Detector({
   engine: 'wasm',
   params: { capacity: Math.max(65536, devices * 2) },
-  policy: {},
+  policy: { thresholds: { metric_anomaly: stepThreshold } },
   onAlert: (e) => {
     if (e.type === 'closed') stepAlerts.push(e.alert);
   },
@@ -72,7 +77,7 @@ const production = new Detector({
       if (message >= tags.length || attackLine[tags[message]]) continue; // sweep verdicts, attackers' lines
       if ((v.getUint32(at + V.REASONS, true) & Reason.METRIC_ANOMALY) === 0) continue;
       const score = metricScoreOf(v, at) ?? 1; // flagged behind two stronger findings: counted
-      if (score >= PRODUCTION_ALERT_SCORE) stepPoints++;
+      if (score >= stepThreshold) stepPoints++;
     }
   },
 });
@@ -207,7 +212,7 @@ const report = {
     ...alertsReport(nabAlerts),
   },
   productionStepModel: {
-    threshold: PRODUCTION_ALERT_SCORE,
+    threshold: stepThreshold,
     eventsWithDetections: stepPoints,
     eventsWithDetectionsPer100kNormalEvents: per100k(stepPoints, normalEvents),
     ...alertsReport(stepAlerts),
@@ -222,7 +227,7 @@ if (values.json) {
   const out = [
     `fleet: ${devices} devices × ${hours} h (seed ${seed}), ${line.toLocaleString('en')} events, ${normalEvents.toLocaleString('en')} normal, ` +
       `${labels.attacks.length} attacks; ${metricPoints.toLocaleString('en')} metric readings on normal events`,
-    `                                              NAB detector ≥ ${threshold}   production step model ≥ ${PRODUCTION_ALERT_SCORE}`,
+    `                                              NAB detector ≥ ${threshold}   production step model ≥ ${stepThreshold}`,
     `  normal events with a metric detection          ${String(n.eventsWithDetections).padStart(10)}   ${String(s.eventsWithDetections).padStart(10)}`,
     `    per 100k normal events                       ${String(n.eventsWithDetectionsPer100kNormalEvents).padStart(10)}   ${String(s.eventsWithDetectionsPer100kNormalEvents).padStart(10)}`,
     `  metric_anomaly alerts raised                   ${String(n.metricAlerts).padStart(10)}   ${String(s.metricAlerts).padStart(10)}`,
