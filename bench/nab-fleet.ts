@@ -19,12 +19,16 @@
 // attacker).
 //
 //   node --import tsx bench/nab-fleet.ts [--devices 300 --hours 24 --attacks N
-//     --seed nab-fleet --threshold 0.2737 --step-threshold 0.5 --json]
+//     --seed nab-fleet --threshold 0.2737 --step-threshold 0.5 --gate-metric-z Z --json]
 //
 // --threshold defaults to the standard profile's corpus-wide threshold of the NAB
 // detector printed by `npm run bench:nab` / `edge-sentinel nab`. --step-threshold is the
 // production model's metric_anomaly alert threshold (default: the alert line, 0.5); pass
 // the threshold `edge-sentinel nab --model step` picked to see the fleet at NAB's choice.
+// --gate-metric-z Z: the experiment of `bench/nab.ts --model gated --metric-z Z` — a
+// reading's NAB detector score counts only when the step model (a second WASM core with
+// metricZ Z, each line scored as it comes) flags that metric in that line; pass the
+// threshold that command picked as --threshold.
 
 import { parseArgs } from 'node:util';
 import { MetricDetector } from '../src/nab/detector';
@@ -33,7 +37,8 @@ import { Detector } from '../src/detector';
 import { AlertPolicy } from '../src/alerts/policy';
 import type { Alert } from '../src/alerts/alert';
 import type { Core } from '../src/core/core';
-import { ALERT_KINDS, Reason, V } from '../src/core/layout';
+import { ALERT_KINDS, Reason, SWEEP_MESSAGE, V } from '../src/core/layout';
+import { createCore } from '../src/core';
 import { DeviceLines, evaluate } from '../src/eval/evaluate';
 import { metricScoreOf, PRODUCTION_ALERT_SCORE } from '../src/nab/step';
 
@@ -45,6 +50,7 @@ const { values } = parseArgs({
     seed: { type: 'string' },
     threshold: { type: 'string' },
     'step-threshold': { type: 'string' },
+    'gate-metric-z': { type: 'string' },
     json: { type: 'boolean' },
   },
 });
@@ -54,6 +60,27 @@ const seed = values.seed ?? 'nab-fleet';
 const threshold = Number(values.threshold ?? 0.2737);
 const stepThreshold = Number(values['step-threshold'] ?? PRODUCTION_ALERT_SCORE);
 const METRIC = ALERT_KINDS.indexOf('metric_anomaly');
+const METRIC_BIT = Math.log2(Reason.METRIC_ANOMALY);
+const gateZ = values['gate-metric-z'] === undefined ? undefined : Number(values['gate-metric-z']);
+const gateCore = gateZ === undefined ? undefined : createCore('wasm', { capacity: Math.max(65536, devices * 2), metricZ: gateZ });
+
+/** Bit i set when the gate core's step model flags the line's metric i (all bits when flagged behind two stronger findings). */
+function stepFlags(bytes: Uint8Array): number {
+  if (!gateCore) return 0xff;
+  if (!gateCore.add(bytes, -1)) throw new Error('a line does not fit an empty batch');
+  const n = gateCore.score();
+  const v = gateCore.verdicts;
+  let mask = 0;
+  for (let k = 0; k < n; k++) {
+    const at = k * V.SIZE;
+    if (v.getUint32(at + V.MESSAGE, true) === SWEEP_MESSAGE) continue;
+    if ((v.getUint32(at + V.REASONS, true) & Reason.METRIC_ANOMALY) === 0) continue;
+    if (v.getUint32(at + V.EV1_REASON, true) === METRIC_BIT) mask |= 1 << v.getFloat64(at + V.EV1_AUX, true);
+    else if (v.getUint32(at + V.EV2_REASON, true) === METRIC_BIT) mask |= 1 << v.getFloat64(at + V.EV2_AUX, true);
+    else mask = 0xff;
+  }
+  return mask;
+}
 
 const fleet = createFleet({ devices, hours, seed, ...(values.attacks !== undefined ? { attacks: Number(values.attacks) } : {}) });
 
@@ -116,6 +143,7 @@ for (let ev = fleet.next(); ev; ev = fleet.next(), line++) {
   else if (ev.arrivalTs >= secondHalf) normalInSecondHalf++;
   const bytes = Buffer.from(ev.line);
   production.add(bytes, -1, line);
+  const gate = stepFlags(bytes); // every line, so that the gate core's devices see what production's see
   const list = deviceLines.get(ev.deviceId);
   if (list) list.push(line);
   else deviceLines.set(ev.deviceId, [line]);
@@ -132,7 +160,7 @@ for (let ev = fleet.next(); ev; ev = fleet.next(), line++) {
     const key = `${m.deviceId}\u0000${name}`;
     let d = detectors.get(key);
     if (!d) detectors.set(key, (d = new MetricDetector()));
-    const s = d.score(ev.arrivalTs, x);
+    const s = (gate >> at) & 1 ? d.score(ev.arrivalTs, x) : (d.score(ev.arrivalTs, x), 0);
     if (!isAttack) metricPoints++;
     if (s >= threshold) above++;
     if (s > best) {
@@ -204,6 +232,7 @@ const report = {
   fleet: { devices, hours, seed, events: line, normalEvents, normalEventsInSecondHalf: normalInSecondHalf, attacks: labels.attacks.length, metricPointsOnNormalEvents: metricPoints },
   nabDetector: {
     threshold,
+    ...(gateZ === undefined ? {} : { gatedByStepModelAtMetricZ: gateZ }),
     series: detectors.size,
     pointDetections: nabPoints,
     pointDetectionsPer100kMetricPoints: per100k(nabPoints, metricPoints),
@@ -227,6 +256,7 @@ if (values.json) {
   const out = [
     `fleet: ${devices} devices × ${hours} h (seed ${seed}), ${line.toLocaleString('en')} events, ${normalEvents.toLocaleString('en')} normal, ` +
       `${labels.attacks.length} attacks; ${metricPoints.toLocaleString('en')} metric readings on normal events`,
+    ...(gateZ === undefined ? [] : [`  NAB detector scores only where the step model at metricZ ${gateZ} flags the metric`]),
     `                                              NAB detector ≥ ${threshold}   production step model ≥ ${stepThreshold}`,
     `  normal events with a metric detection          ${String(n.eventsWithDetections).padStart(10)}   ${String(s.eventsWithDetections).padStart(10)}`,
     `    per 100k normal events                       ${String(n.eventsWithDetectionsPer100kNormalEvents).padStart(10)}   ${String(s.eventsWithDetectionsPer100kNormalEvents).padStart(10)}`,

@@ -12,7 +12,13 @@
 //   node --import tsx bench/nab.ts --json          one JSON object
 //   node --import tsx bench/nab.ts --model step    the production metric step model through
 //            the scoring core instead (src/nab/step.ts): the same four rows of scores, the
-//            WASM core and the reference compared score for score, no throughput rounds
+//            WASM core and the reference compared score for score, no throughput rounds;
+//            --repeat-readings N runs it with metricRepeatReadings N (0 = no repeat rule)
+//   node --import tsx bench/nab.ts --model gated [--metric-z Z]    an experiment, not a
+//            model production runs: the NAB detector's score on the rows the step model
+//            (through the WASM core, metricZ Z, default the production one) flags, 0 on the
+//            others — the NAB features required to come with an unexpected step; the four
+//            rows of scores (bench/nab-fleet.ts --gate-metric-z Z gives its fleet side)
 //   options: --data <NAB root, with data/ and labels/> (default: ../shared/nab from the
 //            repository root), --layout standard|compact|both (both), --reps N rounds (10),
 //            --warmup N passes per engine (3), --batch N values per WASM call (4096)
@@ -28,6 +34,7 @@ import { DEFAULT_METRIC_BATCH, WasmMetricDetector } from '../src/nab/wasm';
 import { NAB_PROFILES, PROFILE_NAMES } from '../src/nab/profiles';
 import { prepareCorpus, scoreCorpus, scoreCorpusAtThresholds, SeriesInput } from '../src/nab/scorer';
 import { runDetectorOnCorpus, runStepModelOnCorpus } from '../src/cli/nab';
+import { DEFAULT_PARAMS } from '../src/core/params';
 
 const { values } = parseArgs({
   options: {
@@ -37,6 +44,8 @@ const { values } = parseArgs({
     warmup: { type: 'string' },
     batch: { type: 'string' },
     model: { type: 'string' },
+    'metric-z': { type: 'string' },
+    'repeat-readings': { type: 'string' },
     json: { type: 'boolean' },
   },
 });
@@ -46,11 +55,14 @@ const REPS = Math.max(1, Number(values.reps ?? 10) | 0);
 const WARMUP = Math.max(0, Number(values.warmup ?? 3) | 0);
 const BATCH = Math.max(1, Number(values.batch ?? DEFAULT_METRIC_BATCH) | 0);
 const STEP = values.model === 'step';
-if (values.model !== undefined && values.model !== 'step' && values.model !== 'nab') {
-  process.stderr.write(`bench:nab: --model must be nab or step, got ${values.model}\n`);
+const GATED = values.model === 'gated';
+if (values.model !== undefined && values.model !== 'step' && values.model !== 'nab' && values.model !== 'gated') {
+  process.stderr.write(`bench:nab: --model must be nab, step or gated, got ${values.model}\n`);
   process.exit(2);
 }
-const LAYOUTS: StateLayout[] = STEP
+const METRIC_Z = Number(values['metric-z'] ?? DEFAULT_PARAMS.metricZ);
+const REPEAT = Number(values['repeat-readings'] ?? DEFAULT_PARAMS.metricRepeatReadings);
+const LAYOUTS: StateLayout[] = STEP || GATED
   ? []
   : values.layout === 'standard' ? [STANDARD_LAYOUT] : values.layout === 'compact' ? [COMPACT_LAYOUT] : [STANDARD_LAYOUT, COMPACT_LAYOUT];
 const log = (s: string) => {
@@ -129,8 +141,8 @@ function printRows(r: ReturnType<typeof rows>): void {
 
 if (STEP) {
   // the production step model: both cores, compared score for score, then the four rows
-  const wasmRun = runStepModelOnCorpus(files, 'wasm');
-  const refRun = runStepModelOnCorpus(files, 'ts');
+  const wasmRun = runStepModelOnCorpus(files, 'wasm', { metricRepeatReadings: REPEAT });
+  const refRun = runStepModelOnCorpus(files, 'ts', { metricRepeatReadings: REPEAT });
   let differing = 0;
   for (const f of files) {
     const a = wasmRun.scores.get(f.relativePath)!;
@@ -142,11 +154,30 @@ if (STEP) {
     process.exit(1);
   }
   const r = rows(wasmRun.scores);
-  report.step = { ...r, enginesAgree: true, rejected: wasmRun.rejected, unscoredFlags: wasmRun.unscoredFlags, pointsPerSecond: Math.round(wasmRun.points / wasmRun.seconds) };
-  log('\nproduction metric step model, each series through the scoring core as one device (src/nab/step.ts)');
+  report.step = { metricRepeatReadings: REPEAT, ...r, enginesAgree: true, rejected: wasmRun.rejected, unscoredFlags: wasmRun.unscoredFlags, pointsPerSecond: Math.round(wasmRun.points / wasmRun.seconds) };
+  log(`\nproduction metric step model, each series through the scoring core as one device (src/nab/step.ts); metricRepeatReadings ${REPEAT}`);
   printRows(r);
   log(`  scores: WASM core = reference core on all ${points.toLocaleString('en')} points; ${wasmRun.rejected} rows rejected, ${wasmRun.unscoredFlags} flags behind stronger findings`);
   log(`  one cold pass, messages encoded and scored: ${Math.round(wasmRun.points / wasmRun.seconds).toLocaleString('en')} points/s (WASM core), ${Math.round(refRun.points / refRun.seconds).toLocaleString('en')} (reference)`);
+}
+
+if (GATED) {
+  const nab = runDetectorOnCorpus(files, 'standard', 'wasm').scores;
+  const step = runStepModelOnCorpus(files, 'wasm', { metricZ: METRIC_Z }).scores;
+  const gated = new Map<string, Float64Array>();
+  let kept = 0;
+  for (const f of files) {
+    const a = nab.get(f.relativePath)!;
+    const b = step.get(f.relativePath)!;
+    const g = new Float64Array(a.length);
+    for (let i = 0; i < a.length; i++) if (b[i] > 0) g[i] = a[i];
+    for (let i = 0; i < a.length; i++) if (g[i] > 0) kept++;
+    gated.set(f.relativePath, g);
+  }
+  const r = rows(gated);
+  report.gated = { metricZ: METRIC_Z, rowsScored: kept, ...r };
+  log(`\nNAB detector (standard layout) where the step model, metricZ ${METRIC_Z}, flags the row; 0 elsewhere (${kept.toLocaleString('en')} rows keep a score)`);
+  printRows(r);
 }
 
 const out = new Float64Array(files.reduce((n, f) => Math.max(n, f.values.length), 0));
