@@ -35,7 +35,8 @@ Options:
                         model), each row sent through the scoring core as a message
                         {"deviceId","ts","metrics":{"value":x}} arriving at the row's
                         time, scored by its verdict's metric_anomaly score (0 when not
-                        flagged); production parameters, nothing tuned for NAB
+                        flagged); production parameters (of which only the
+                        repeat window was chosen with NAB in view)
                                                                          (default: nab)
   --detector <name>     name of the results (a directory and a file prefix;
                         letters, digits, "-" and "." only)
