@@ -8,13 +8,13 @@ import {
   R_LAST_ARRIVAL, R_LAST_TS, R_SEQ_MAIN, R_SEQ_ALT, R_MAIN_ARRIVAL, R_ALT_ARRIVAL, R_SOURCE, R_PREV_SOURCE,
   R_SOURCE_CHANGED_AT, R_CRED, R_PREV_CRED, R_CRED_CHANGED_AT, R_FIRMWARE, R_GAP_FAST, R_GAP_SLOW, R_SIZE_MEAN,
   R_SIZE_VAR, R_SKEW_MEAN, R_EVENTS, R_SOURCE_FLIPS, R_CRED_FLIPS, R_FLAGS, R_METRIC_COUNT, R_METRIC_N,
-  R_METRIC_HASH, R_METRIC_LAST, R_METRIC_STEP, R_METRIC_DEV, METRIC_STRIDE, F_SILENCED, F_ALT_ADVANCED, F_SOURCE_MOVED_NET, F_CRED_OWNER,
+  R_METRIC_HASH, R_METRIC_LAST, R_METRIC_STEP, R_METRIC_DEV, METRIC_STRIDE, METRIC_QUIET_MAX, METRIC_NAME_MASK, F_SILENCED, F_ALT_ADVANCED, F_SOURCE_MOVED_NET, F_CRED_OWNER,
   recordOf, keyOf, findDevice, credentialSlot, credOwners, credSeen,
 } from "./state";
 import {
   PRM_WARMUP_EVENTS, PRM_METRIC_WARMUP, PRM_REPLAY_TOLERANCE_MS, PRM_REBOOT_SEQ_MAX, PRM_SEQ_GAP_MAX,
   PRM_CLONE_WINDOW_MS, PRM_SHARE_WINDOW_MS, PRM_CLAIM_REFRESH_MS, PRM_SKEW_TOLERANCE_MS, PRM_SKEW_ABSOLUTE_MS, PRM_RATE_SPIKE_FACTOR,
-  PRM_SILENCE_FACTOR, PRM_SILENCE_MIN_MS, PRM_SIZE_Z, PRM_SIZE_MIN_RATIO, PRM_METRIC_Z, PRM_BASELINE_ALPHA, param,
+  PRM_SILENCE_FACTOR, PRM_SILENCE_MIN_MS, PRM_SIZE_Z, PRM_SIZE_MIN_RATIO, PRM_METRIC_Z, PRM_BASELINE_ALPHA, PRM_METRIC_REPEAT_READINGS, param,
 } from "./params";
 
 // Reason bit indices (Reason = 1 << index).
@@ -435,6 +435,7 @@ const F32_MAX: f64 = 3.4028234663852886e38;
 const Z_CAP: f64 = 1e9;
 const METRIC_SCORE_LO: f64 = 0.48;
 const METRIC_SCORE_SPAN: f64 = 0.5;
+const METRIC_REPEAT_SCORE: f64 = 0.5;
 
 /** f32 → bfloat16 bits, rounded to nearest even (as toBf16 in the reference). */
 @inline function toBf16(x: f64): u16 {
@@ -451,23 +452,26 @@ function metrics(pr: usize, rec: usize, gap: f64): void {
   const warmup = param(PRM_METRIC_WARMUP);
   const Z = param(PRM_METRIC_Z);
   const floorAlpha = param(PRM_BASELINE_ALPHA);
+  const repeat = <u32>param(PRM_METRIC_REPEAT_READINGS);
   const usual = <f64>load<f32>(rec + R_GAP_SLOW);
   const g = usual > 0 ? gap / usual : 1;
   const stretch = g > 1 ? g : 1;
   let mc = <u32>load<u8>(rec + R_METRIC_COUNT);
   for (let i: u32 = 0; i < count; i++) {
-    const h = load<u32>(pr + P.METRIC_HASH + (i << 2));
+    const h = load<u32>(pr + P.METRIC_HASH + (i << 2)) & METRIC_NAME_MASK;
     let j: u32 = 0;
-    while (j < mc && load<u32>(rec + R_METRIC_HASH + j * METRIC_STRIDE) != h) j++;
+    while (j < mc && (load<u32>(rec + R_METRIC_HASH + j * METRIC_STRIDE) & METRIC_NAME_MASK) != h) j++;
     if (j == mc) {
       if (mc == 8) continue;
-      store<u32>(rec + R_METRIC_HASH + j * METRIC_STRIDE, h);
+      store<u32>(rec + R_METRIC_HASH + j * METRIC_STRIDE, h | METRIC_QUIET_MAX);
       store<u8>(rec + R_METRIC_N + j, 0);
       mc++;
     }
     const m = rec + j * METRIC_STRIDE;
     const n = <u32>load<u8>(rec + R_METRIC_N + j);
     const x = load<f64>(pr + P.METRIC_VALUE + (i << 3));
+    const quiet = load<u32>(m + R_METRIC_HASH) & METRIC_QUIET_MAX;
+    store<u32>(m + R_METRIC_HASH, h | (quiet < METRIC_QUIET_MAX ? quiet + 1 : METRIC_QUIET_MAX));
     const storable = x < F32_MAX && x > -F32_MAX;
     if (n == 0) {
       if (!storable) continue;
@@ -492,7 +496,10 @@ function metrics(pr: usize, rec: usize, gap: f64): void {
       const excess = size - allow;
       if (excess > Z * tol) {
         const z = excess < tol * Z_CAP ? excess / tol : Z_CAP;
-        flag(B_METRIC_ANOMALY, graded(METRIC_SCORE_LO, METRIC_SCORE_SPAN, z, Z), last, x, tol, <f64>i);
+        let score = graded(METRIC_SCORE_LO, METRIC_SCORE_SPAN, z, Z);
+        if (quiet < repeat && score > METRIC_REPEAT_SCORE) score = METRIC_REPEAT_SCORE;
+        store<u32>(m + R_METRIC_HASH, h);
+        flag(B_METRIC_ANOMALY, score, last, x, tol, <f64>i);
         store<u16>(m + R_METRIC_STEP, toBf16(sq * FLAG_WIDEN));
         store<u8>(rec + R_METRIC_N + j, <u8>(n < 255 ? n + 1 : 255));
         continue;

@@ -21,7 +21,8 @@ export const PRM_SIZE_MIN_RATIO: u32 = 16;
 export const PRM_METRIC_Z: u32 = 17;
 export const PRM_BASELINE_ALPHA: u32 = 18;
 export const PRM_CLAIM_REFRESH_MS: u32 = 19;
-export const PARAM_COUNT: u32 = 20;
+export const PRM_METRIC_REPEAT_READINGS: u32 = 20;
+export const PARAM_COUNT: u32 = 21;
 
 export let paramsBase: usize = 0;
 

@@ -24,11 +24,16 @@ export const R_FLAGS: u32 = 80; // u16
 export const R_METRIC_COUNT: u32 = 82; // u8
 export const R_ID_LEN: u32 = 83; // u8: id length when ≤ 16 bytes and unescaped, else 255
 export const R_METRIC_N: u32 = 84; // u8 × 8
-export const R_METRIC_HASH: u32 = 92; // metric j at R_METRIC_HASH + j·METRIC_STRIDE: u32 hash,
+export const R_METRIC_HASH: u32 = 92; // metric j at R_METRIC_HASH + j·METRIC_STRIDE: u32 name hash | quiet count,
 export const R_METRIC_LAST: u32 = 96; //   f32 last accepted reading,
 export const R_METRIC_STEP: u32 = 100; //   bf16 usual squared step per usual interval,
 export const R_METRIC_DEV: u32 = 102; //   bf16 last reading − long-run mean (8 × 12 bytes, up to 188)
 export const METRIC_STRIDE: u32 = 12;
+// The METRIC_HASH word: the upper 28 bits of the metric name's hash, and in the low 4 bits
+// how many of the metric's readings have gone by unflagged since its last flag, up to
+// METRIC_QUIET_MAX (also for a metric never flagged).
+export const METRIC_QUIET_MAX: u32 = 15;
+export const METRIC_NAME_MASK: u32 = ~METRIC_QUIET_MAX;
 export const R_SOURCE_FLIPS: u32 = 188; // u16
 export const R_CRED_FLIPS: u32 = 190; // u16
 export const R_SEQ_ALT: u32 = 192; // f64, −1 none

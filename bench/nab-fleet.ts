@@ -10,7 +10,8 @@
 //   device × kind, updated while findings keep coming, closed after its quiet period);
 // - the production step model: the same lines through the real scoring core and alert
 //   policy (src/detector.ts, as `replay` and `npm run eval` run them), its metric findings
-//   from the alert line (score 0.5) counted as point detections, and its alerts.
+//   from its alert threshold (the alert line, score 0.5, unless --step-threshold) counted
+//   as point detections, and its alerts.
 //
 // Both models' alerts are judged by the same evaluator as `npm run eval`
 // (src/eval/evaluate.ts): an alert near an attack on its device counts for that attack,
@@ -18,10 +19,16 @@
 // attacker).
 //
 //   node --import tsx bench/nab-fleet.ts [--devices 300 --hours 24 --attacks N
-//     --seed nab-fleet --threshold 0.2737 --json]
+//     --seed nab-fleet --threshold 0.2737 --step-threshold 0.5 --gate-metric-z Z --json]
 //
 // --threshold defaults to the standard profile's corpus-wide threshold of the NAB
-// detector printed by `npm run bench:nab` / `edge-sentinel nab`.
+// detector printed by `npm run bench:nab` / `edge-sentinel nab`. --step-threshold is the
+// production model's metric_anomaly alert threshold (default: the alert line, 0.5); pass
+// the threshold `edge-sentinel nab --model step` picked to see the fleet at NAB's choice.
+// --gate-metric-z Z: the experiment of `bench/nab.ts --model gated --metric-z Z` — a
+// reading's NAB detector score counts only when the step model (a second WASM core with
+// metricZ Z, each line scored as it comes) flags that metric in that line; pass the
+// threshold that command picked as --threshold.
 
 import { parseArgs } from 'node:util';
 import { MetricDetector } from '../src/nab/detector';
@@ -30,7 +37,8 @@ import { Detector } from '../src/detector';
 import { AlertPolicy } from '../src/alerts/policy';
 import type { Alert } from '../src/alerts/alert';
 import type { Core } from '../src/core/core';
-import { ALERT_KINDS, Reason, V } from '../src/core/layout';
+import { ALERT_KINDS, Reason, SWEEP_MESSAGE, V } from '../src/core/layout';
+import { createCore } from '../src/core';
 import { DeviceLines, evaluate } from '../src/eval/evaluate';
 import { metricScoreOf, PRODUCTION_ALERT_SCORE } from '../src/nab/step';
 
@@ -41,6 +49,8 @@ const { values } = parseArgs({
     attacks: { type: 'string' },
     seed: { type: 'string' },
     threshold: { type: 'string' },
+    'step-threshold': { type: 'string' },
+    'gate-metric-z': { type: 'string' },
     json: { type: 'boolean' },
   },
 });
@@ -48,18 +58,40 @@ const devices = Number(values.devices ?? 300);
 const hours = Number(values.hours ?? 24);
 const seed = values.seed ?? 'nab-fleet';
 const threshold = Number(values.threshold ?? 0.2737);
+const stepThreshold = Number(values['step-threshold'] ?? PRODUCTION_ALERT_SCORE);
 const METRIC = ALERT_KINDS.indexOf('metric_anomaly');
+const METRIC_BIT = Math.log2(Reason.METRIC_ANOMALY);
+const gateZ = values['gate-metric-z'] === undefined ? undefined : Number(values['gate-metric-z']);
+const gateCore = gateZ === undefined ? undefined : createCore('wasm', { capacity: Math.max(65536, devices * 2), metricZ: gateZ });
+
+/** Bit i set when the gate core's step model flags the line's metric i (all bits when flagged behind two stronger findings). */
+function stepFlags(bytes: Uint8Array): number {
+  if (!gateCore) return 0xff;
+  if (!gateCore.add(bytes, -1)) throw new Error('a line does not fit an empty batch');
+  const n = gateCore.score();
+  const v = gateCore.verdicts;
+  let mask = 0;
+  for (let k = 0; k < n; k++) {
+    const at = k * V.SIZE;
+    if (v.getUint32(at + V.MESSAGE, true) === SWEEP_MESSAGE) continue;
+    if ((v.getUint32(at + V.REASONS, true) & Reason.METRIC_ANOMALY) === 0) continue;
+    if (v.getUint32(at + V.EV1_REASON, true) === METRIC_BIT) mask |= 1 << v.getFloat64(at + V.EV1_AUX, true);
+    else if (v.getUint32(at + V.EV2_REASON, true) === METRIC_BIT) mask |= 1 << v.getFloat64(at + V.EV2_AUX, true);
+    else mask = 0xff;
+  }
+  return mask;
+}
 
 const fleet = createFleet({ devices, hours, seed, ...(values.attacks !== undefined ? { attacks: Number(values.attacks) } : {}) });
 
 // --- the production step model: core + alert policy, as replay / eval run them
 const stepAlerts: Alert[] = [];
 const attackLine: boolean[] = [];
-let stepPoints = 0; // metric findings at or above the alert line on normal lines
+let stepPoints = 0; // metric findings at or above its threshold on normal lines
 const production = new Detector({
   engine: 'wasm',
   params: { capacity: Math.max(65536, devices * 2) },
-  policy: {},
+  policy: { thresholds: { metric_anomaly: stepThreshold } },
   onAlert: (e) => {
     if (e.type === 'closed') stepAlerts.push(e.alert);
   },
@@ -72,7 +104,7 @@ const production = new Detector({
       if (message >= tags.length || attackLine[tags[message]]) continue; // sweep verdicts, attackers' lines
       if ((v.getUint32(at + V.REASONS, true) & Reason.METRIC_ANOMALY) === 0) continue;
       const score = metricScoreOf(v, at) ?? 1; // flagged behind two stronger findings: counted
-      if (score >= PRODUCTION_ALERT_SCORE) stepPoints++;
+      if (score >= stepThreshold) stepPoints++;
     }
   },
 });
@@ -111,6 +143,7 @@ for (let ev = fleet.next(); ev; ev = fleet.next(), line++) {
   else if (ev.arrivalTs >= secondHalf) normalInSecondHalf++;
   const bytes = Buffer.from(ev.line);
   production.add(bytes, -1, line);
+  const gate = stepFlags(bytes); // every line, so that the gate core's devices see what production's see
   const list = deviceLines.get(ev.deviceId);
   if (list) list.push(line);
   else deviceLines.set(ev.deviceId, [line]);
@@ -127,7 +160,7 @@ for (let ev = fleet.next(); ev; ev = fleet.next(), line++) {
     const key = `${m.deviceId}\u0000${name}`;
     let d = detectors.get(key);
     if (!d) detectors.set(key, (d = new MetricDetector()));
-    const s = d.score(ev.arrivalTs, x);
+    const s = (gate >> at) & 1 ? d.score(ev.arrivalTs, x) : (d.score(ev.arrivalTs, x), 0);
     if (!isAttack) metricPoints++;
     if (s >= threshold) above++;
     if (s > best) {
@@ -199,6 +232,7 @@ const report = {
   fleet: { devices, hours, seed, events: line, normalEvents, normalEventsInSecondHalf: normalInSecondHalf, attacks: labels.attacks.length, metricPointsOnNormalEvents: metricPoints },
   nabDetector: {
     threshold,
+    ...(gateZ === undefined ? {} : { gatedByStepModelAtMetricZ: gateZ }),
     series: detectors.size,
     pointDetections: nabPoints,
     pointDetectionsPer100kMetricPoints: per100k(nabPoints, metricPoints),
@@ -207,7 +241,7 @@ const report = {
     ...alertsReport(nabAlerts),
   },
   productionStepModel: {
-    threshold: PRODUCTION_ALERT_SCORE,
+    threshold: stepThreshold,
     eventsWithDetections: stepPoints,
     eventsWithDetectionsPer100kNormalEvents: per100k(stepPoints, normalEvents),
     ...alertsReport(stepAlerts),
@@ -222,7 +256,8 @@ if (values.json) {
   const out = [
     `fleet: ${devices} devices × ${hours} h (seed ${seed}), ${line.toLocaleString('en')} events, ${normalEvents.toLocaleString('en')} normal, ` +
       `${labels.attacks.length} attacks; ${metricPoints.toLocaleString('en')} metric readings on normal events`,
-    `                                              NAB detector ≥ ${threshold}   production step model ≥ ${PRODUCTION_ALERT_SCORE}`,
+    ...(gateZ === undefined ? [] : [`  NAB detector scores only where the step model at metricZ ${gateZ} flags the metric`]),
+    `                                              NAB detector ≥ ${threshold}   production step model ≥ ${stepThreshold}`,
     `  normal events with a metric detection          ${String(n.eventsWithDetections).padStart(10)}   ${String(s.eventsWithDetections).padStart(10)}`,
     `    per 100k normal events                       ${String(n.eventsWithDetectionsPer100kNormalEvents).padStart(10)}   ${String(s.eventsWithDetectionsPer100kNormalEvents).padStart(10)}`,
     `  metric_anomaly alerts raised                   ${String(n.metricAlerts).padStart(10)}   ${String(s.metricAlerts).padStart(10)}`,

@@ -10,6 +10,15 @@
 //
 //   node --import tsx bench/nab.ts                 human-readable
 //   node --import tsx bench/nab.ts --json          one JSON object
+//   node --import tsx bench/nab.ts --model step    the production metric step model through
+//            the scoring core instead (src/nab/step.ts): the same four rows of scores, the
+//            WASM core and the reference compared score for score, no throughput rounds;
+//            --repeat-readings N runs it with metricRepeatReadings N (0 = no repeat rule)
+//   node --import tsx bench/nab.ts --model gated [--metric-z Z]    an experiment, not a
+//            model production runs: the NAB detector's score on the rows the step model
+//            (through the WASM core, metricZ Z, default the production one) flags, 0 on the
+//            others — the NAB features required to come with an unexpected step; the four
+//            rows of scores (bench/nab-fleet.ts --gate-metric-z Z gives its fleet side)
 //   options: --data <NAB root, with data/ and labels/> (default: ../shared/nab from the
 //            repository root), --layout standard|compact|both (both), --reps N rounds (10),
 //            --warmup N passes per engine (3), --batch N values per WASM call (4096)
@@ -24,7 +33,8 @@ import { SeriesDetector } from '../src/nab/engine';
 import { DEFAULT_METRIC_BATCH, WasmMetricDetector } from '../src/nab/wasm';
 import { NAB_PROFILES, PROFILE_NAMES } from '../src/nab/profiles';
 import { prepareCorpus, scoreCorpus, scoreCorpusAtThresholds, SeriesInput } from '../src/nab/scorer';
-import { runDetectorOnCorpus } from '../src/cli/nab';
+import { runDetectorOnCorpus, runStepModelOnCorpus } from '../src/cli/nab';
+import { DEFAULT_PARAMS } from '../src/core/params';
 
 const { values } = parseArgs({
   options: {
@@ -33,6 +43,9 @@ const { values } = parseArgs({
     reps: { type: 'string' },
     warmup: { type: 'string' },
     batch: { type: 'string' },
+    model: { type: 'string' },
+    'metric-z': { type: 'string' },
+    'repeat-readings': { type: 'string' },
     json: { type: 'boolean' },
   },
 });
@@ -41,8 +54,17 @@ const NAB = path.resolve(ROOT, values.data ?? path.join('..', 'shared', 'nab'));
 const REPS = Math.max(1, Number(values.reps ?? 10) | 0);
 const WARMUP = Math.max(0, Number(values.warmup ?? 3) | 0);
 const BATCH = Math.max(1, Number(values.batch ?? DEFAULT_METRIC_BATCH) | 0);
-const LAYOUTS: StateLayout[] =
-  values.layout === 'standard' ? [STANDARD_LAYOUT] : values.layout === 'compact' ? [COMPACT_LAYOUT] : [STANDARD_LAYOUT, COMPACT_LAYOUT];
+const STEP = values.model === 'step';
+const GATED = values.model === 'gated';
+if (values.model !== undefined && values.model !== 'step' && values.model !== 'nab' && values.model !== 'gated') {
+  process.stderr.write(`bench:nab: --model must be nab, step or gated, got ${values.model}\n`);
+  process.exit(2);
+}
+const METRIC_Z = Number(values['metric-z'] ?? DEFAULT_PARAMS.metricZ);
+const REPEAT = Number(values['repeat-readings'] ?? DEFAULT_PARAMS.metricRepeatReadings);
+const LAYOUTS: StateLayout[] = STEP || GATED
+  ? []
+  : values.layout === 'standard' ? [STANDARD_LAYOUT] : values.layout === 'compact' ? [COMPACT_LAYOUT] : [STANDARD_LAYOUT, COMPACT_LAYOUT];
 const log = (s: string) => {
   if (!values.json) process.stdout.write(s + '\n');
 };
@@ -94,6 +116,69 @@ function summarize(r: ReturnType<typeof scoreCorpus>): Row {
 const { dev, heldOut } = halves(files);
 const report: Record<string, unknown> = { nab: path.relative(ROOT, NAB) || '.', files: files.length, points, reps: REPS, warmup: WARMUP, batch: BATCH, layouts: {} };
 log(`NAB corpus ${path.relative(ROOT, NAB)}: ${files.length} files, ${points.toLocaleString('en')} points; dev half ${dev.length} files, held-out half ${heldOut.length} files`);
+
+/** The four rows of scores: full corpus, dev half, held-out half, held-out at the dev half's thresholds. */
+function rows(scores: ReadonlyMap<string, Float64Array>) {
+  const full = summarize(scoreCorpus(prepareCorpus(inputs(files, scores, windows)), NAB_PROFILES));
+  const devRow = summarize(scoreCorpus(prepareCorpus(inputs(dev, scores, windows)), NAB_PROFILES));
+  const heldRow = summarize(scoreCorpus(prepareCorpus(inputs(heldOut, scores, windows)), NAB_PROFILES));
+  const heldAtDev = summarize(scoreCorpusAtThresholds(prepareCorpus(inputs(heldOut, scores, windows)), devRow.thresholds, NAB_PROFILES));
+  return { full, dev: devRow, heldOut: heldRow, heldOutAtDevThresholds: heldAtDev };
+}
+
+function printRows(r: ReturnType<typeof rows>): void {
+  log('  set                               standard   low FP   low FN   windows   thresholds (standard / low FP / low FN)');
+  const line = (name: string, row: Row) =>
+    log(
+      `  ${name.padEnd(32)}${row.scores.standard.toFixed(1).padStart(9)}${row.scores.reward_low_FP_rate.toFixed(1).padStart(9)}${row.scores.reward_low_FN_rate.toFixed(1).padStart(9)}` +
+        `${`${row.windowsDetected}/${row.windows}`.padStart(10)}   ${PROFILE_NAMES.map((p) => row.thresholds[p].toFixed(4)).join(' / ')}`,
+    );
+  line('full corpus', r.full);
+  line(`dev half (${dev.length} files)`, r.dev);
+  line(`held-out half (${heldOut.length} files)`, r.heldOut);
+  line('held-out at the dev thresholds', r.heldOutAtDevThresholds);
+}
+
+if (STEP) {
+  // the production step model: both cores, compared score for score, then the four rows
+  const wasmRun = runStepModelOnCorpus(files, 'wasm', { metricRepeatReadings: REPEAT });
+  const refRun = runStepModelOnCorpus(files, 'ts', { metricRepeatReadings: REPEAT });
+  let differing = 0;
+  for (const f of files) {
+    const a = wasmRun.scores.get(f.relativePath)!;
+    const b = refRun.scores.get(f.relativePath)!;
+    for (let i = 0; i < a.length; i++) if (!Object.is(a[i], b[i])) differing++;
+  }
+  if (differing > 0) {
+    process.stderr.write(`bench:nab: the WASM core and the reference core differ on ${differing} points (step model)\n`);
+    process.exit(1);
+  }
+  const r = rows(wasmRun.scores);
+  report.step = { metricRepeatReadings: REPEAT, ...r, enginesAgree: true, rejected: wasmRun.rejected, unscoredFlags: wasmRun.unscoredFlags, pointsPerSecond: Math.round(wasmRun.points / wasmRun.seconds) };
+  log(`\nproduction metric step model, each series through the scoring core as one device (src/nab/step.ts); metricRepeatReadings ${REPEAT}`);
+  printRows(r);
+  log(`  scores: WASM core = reference core on all ${points.toLocaleString('en')} points; ${wasmRun.rejected} rows rejected, ${wasmRun.unscoredFlags} flags behind stronger findings`);
+  log(`  one cold pass, messages encoded and scored: ${Math.round(wasmRun.points / wasmRun.seconds).toLocaleString('en')} points/s (WASM core), ${Math.round(refRun.points / refRun.seconds).toLocaleString('en')} (reference)`);
+}
+
+if (GATED) {
+  const nab = runDetectorOnCorpus(files, 'standard', 'wasm').scores;
+  const step = runStepModelOnCorpus(files, 'wasm', { metricZ: METRIC_Z }).scores;
+  const gated = new Map<string, Float64Array>();
+  let kept = 0;
+  for (const f of files) {
+    const a = nab.get(f.relativePath)!;
+    const b = step.get(f.relativePath)!;
+    const g = new Float64Array(a.length);
+    for (let i = 0; i < a.length; i++) if (b[i] > 0) g[i] = a[i];
+    for (let i = 0; i < a.length; i++) if (g[i] > 0) kept++;
+    gated.set(f.relativePath, g);
+  }
+  const r = rows(gated);
+  report.gated = { metricZ: METRIC_Z, rowsScored: kept, ...r };
+  log(`\nNAB detector (standard layout) where the step model, metricZ ${METRIC_Z}, flags the row; 0 elsewhere (${kept.toLocaleString('en')} rows keep a score)`);
+  printRows(r);
+}
 
 const out = new Float64Array(files.reduce((n, f) => Math.max(n, f.values.length), 0));
 
@@ -172,33 +257,17 @@ for (const layout of LAYOUTS) {
   const speeds = { wasm: speed(wasmSpeeds), ts: speed(tsSpeeds), wasmPerPoint: speed(perPointSpeeds) };
   const ratio = Math.round((speeds.wasm.mean / speeds.ts.mean) * 100) / 100;
 
-  const full = summarize(scoreCorpus(prepareCorpus(inputs(files, scores, windows)), NAB_PROFILES));
-  const devRow = summarize(scoreCorpus(prepareCorpus(inputs(dev, scores, windows)), NAB_PROFILES));
-  const heldRow = summarize(scoreCorpus(prepareCorpus(inputs(heldOut, scores, windows)), NAB_PROFILES));
-  const heldAtDev = summarize(scoreCorpusAtThresholds(prepareCorpus(inputs(heldOut, scores, windows)), devRow.thresholds, NAB_PROFILES));
-
+  const r = rows(scores);
   (report.layouts as Record<string, unknown>)[layout.name] = {
     stateBytes: layout.bytes,
     pointsPerSecond: speeds.wasm.mean,
     enginesAgree: true,
     speed: { ...speeds, ratio },
-    full,
-    dev: devRow,
-    heldOut: heldRow,
-    heldOutAtDevThresholds: heldAtDev,
+    ...r,
   };
 
   log(`\nlayout ${layout.name} (${layout.bytes} bytes per series)`);
-  log('  set                               standard   low FP   low FN   windows   thresholds (standard / low FP / low FN)');
-  const line = (name: string, r: Row) =>
-    log(
-      `  ${name.padEnd(32)}${r.scores.standard.toFixed(1).padStart(9)}${r.scores.reward_low_FP_rate.toFixed(1).padStart(9)}${r.scores.reward_low_FN_rate.toFixed(1).padStart(9)}` +
-        `${`${r.windowsDetected}/${r.windows}`.padStart(10)}   ${PROFILE_NAMES.map((p) => r.thresholds[p].toFixed(4)).join(' / ')}`,
-    );
-  line('full corpus', full);
-  line(`dev half (${dev.length} files)`, devRow);
-  line(`held-out half (${heldOut.length} files)`, heldRow);
-  line('held-out at the dev thresholds', heldAtDev);
+  printRows(r);
   log(`  scores: WASM core = TypeScript reference on all ${points.toLocaleString('en')} points, bit for bit`);
   log(`  speed (mean ± sd of ${REPS} passes over the corpus after ${WARMUP} warm-up passes; detector time only):`);
   log(`    WASM core, batches of ${BATCH}     ${fmt(speeds.wasm)}`);

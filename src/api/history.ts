@@ -10,6 +10,7 @@
 import type { Core } from '../core/core';
 import { SWEEP_MESSAGE, V } from '../core/layout';
 import { metricNameHashString } from '../core/reference/hash';
+import { METRIC_NAME_MASK } from '../core/record';
 import type { AlertListener } from '../alerts/policy';
 
 export interface HistoryOptions {
@@ -83,9 +84,9 @@ export class DeviceHistory {
     return w.points.length < this.options.points ? w.points.slice() : [...w.points.slice(w.next), ...w.points.slice(0, w.next)];
   }
 
-  /** The name of a metric hash, when a message carrying it has been seen. */
+  /** The name of a metric hash (as the core keeps it: its upper 28 bits), when a message carrying it has been seen. */
   metricName(hash: number): string | undefined {
-    return this.names.get(hash);
+    return this.names.get((hash & METRIC_NAME_MASK) >>> 0);
   }
 
   /** Remember metric names (e.g. from an inventory or a configuration). */
@@ -152,7 +153,7 @@ export class DeviceHistory {
 
   private learn(name: string): void {
     if (this.names.size >= this.options.names) return;
-    const h = metricNameHashString(name);
+    const h = (metricNameHashString(name) & METRIC_NAME_MASK) >>> 0;
     if (!this.names.has(h)) this.names.set(h, name);
   }
 

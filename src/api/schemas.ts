@@ -145,7 +145,7 @@ const metricSchema = {
   type: 'object',
   properties: {
     name: { type: 'string', nullable: true, description: 'null until a message naming it has been seen' },
-    nameHash: { type: 'integer' },
+    nameHash: { type: 'integer', description: "the metric name's 32-bit hash with its low 4 bits cleared (the core keeps 28)" },
     last: { type: 'number', description: 'last accepted reading' },
     step: { type: 'number', description: 'usual step between two readings one usual interval apart' },
     mean: { type: 'number', description: 'long-run mean (running mean, then an EWMA of ~4096 readings)' },

@@ -13,6 +13,7 @@ import { createMetricDetector, METRIC_ENGINES, MetricEngine } from '../nab/engin
 import { PROFILE_NAMES, NAB_PROFILES } from '../nab/profiles';
 import { prepareCorpus, scoreCorpus, scoreCorpusAtThresholds, SeriesInput } from '../nab/scorer';
 import { PRODUCTION_ALERT_SCORE, scoreSeriesWithCore } from '../nab/step';
+import type { CoreParams } from '../core/params';
 import { choiceFlag, parseFlags, runCommand, UsageError } from './args';
 
 export const NAB_HELP = `Usage: edge-sentinel nab --data <dir> --labels <combined_windows.json> --results <dir> [options]
@@ -34,7 +35,8 @@ Options:
                         model), each row sent through the scoring core as a message
                         {"deviceId","ts","metrics":{"value":x}} arriving at the row's
                         time, scored by its verdict's metric_anomaly score (0 when not
-                        flagged); production parameters, nothing tuned for NAB
+                        flagged); production parameters (of which only the
+                        repeat window was chosen with NAB in view)
                                                                          (default: nab)
   --detector <name>     name of the results (a directory and a file prefix;
                         letters, digits, "-" and "." only)
@@ -113,6 +115,7 @@ export function runDetectorOnCorpus(
 export function runStepModelOnCorpus(
   files: readonly DataFile[],
   engine: MetricEngine = 'wasm',
+  params: Partial<CoreParams> = {},
 ): { scores: Map<string, Float64Array>; seconds: number; points: number; rejected: number; unscoredFlags: number } {
   const scores = new Map<string, Float64Array>();
   let seconds = 0;
@@ -121,7 +124,7 @@ export function runStepModelOnCorpus(
   let unscoredFlags = 0;
   for (const f of files) {
     const t0 = performance.now();
-    const r = scoreSeriesWithCore(f.timestamps, f.values, engine === 'ts' ? 'reference' : 'wasm');
+    const r = scoreSeriesWithCore(f.timestamps, f.values, engine === 'ts' ? 'reference' : 'wasm', params);
     seconds += (performance.now() - t0) / 1000;
     points += f.values.length;
     rejected += r.rejected;

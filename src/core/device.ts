@@ -3,9 +3,10 @@
 
 import { firmwareText, sourceText } from '../alerts/explain';
 import { fromBf16 } from './reference/detectors';
+import { METRIC_NAME_MASK } from './record';
 
 export interface DeviceMetricBaseline {
-  /** metricNameHash of the metric's name (names are not kept in the core). */
+  /** metricNameHash of the metric's name with its low 4 bits cleared (the core keeps the other 28; names are not kept). */
   nameHash: number;
   /** Last accepted reading. */
   last: number;
@@ -66,7 +67,7 @@ export interface RawDevice {
   skewMean: number;
   flags: number;
   partition: number;
-  /** Metric state as stored: last accepted reading (f32), usual squared step and offset from the long-run mean (bfloat16 bits). */
+  /** Metric state as stored: name hash and quiet count (one u32), last accepted reading (f32), usual squared step and offset from the long-run mean (bfloat16 bits). */
   metrics: { hash: number; last: number; step: number; dev: number; n: number }[];
 }
 
@@ -98,6 +99,6 @@ export function decodeDevice(r: RawDevice): DeviceRecord {
     clockOffsetMs: r.skewMean,
     silenced: (r.flags & 1) !== 0,
     partition: r.partition,
-    metrics: r.metrics.map((m) => ({ nameHash: m.hash, last: m.last, step: Math.sqrt(fromBf16(m.step)), mean: m.last - fromBf16(m.dev), samples: m.n })),
+    metrics: r.metrics.map((m) => ({ nameHash: (m.hash & METRIC_NAME_MASK) >>> 0, last: m.last, step: Math.sqrt(fromBf16(m.step)), mean: m.last - fromBf16(m.dev), samples: m.n })),
   };
 }

@@ -2,6 +2,8 @@
 // core reads them from an f64 array (index = position in PARAM_NAMES); assembly/params.ts
 // mirrors the indices.
 
+import { METRIC_QUIET_MAX } from './record';
+
 export interface CoreParams {
   /** Device slots (rounded up to a multiple of 8); the least recently seen are evicted. */
   capacity: number;
@@ -50,6 +52,13 @@ export interface CoreParams {
    * the index marks an event CLAIM once per this much arrival time (ms); 0: never.
    */
   claimRefreshMs: number;
+  /**
+   * A metric flagged again before this many of its readings have gone by unflagged since
+   * its last flag scores at most the alert line (0.5): still a finding, which keeps an open
+   * alert alive, but no longer ranked as a new incident. 0: every flag scores in full; at
+   * most METRIC_QUIET_MAX (the record keeps the count in 4 bits).
+   */
+  metricRepeatReadings: number;
 }
 
 export const DEFAULT_PARAMS: Readonly<CoreParams> = Object.freeze({
@@ -73,6 +82,7 @@ export const DEFAULT_PARAMS: Readonly<CoreParams> = Object.freeze({
   metricZ: 6,
   baselineAlpha: 0.02,
   claimRefreshMs: 0,
+  metricRepeatReadings: 15,
 });
 
 /** Order of the params in the core's f64 array. Append only: snapshots depend on it. */
@@ -87,6 +97,9 @@ export function resolveParams(overrides: Partial<CoreParams> = {}): CoreParams {
     }
   }
   if (p.capacity < 8 || p.capacity > 1 << 23) throw new RangeError(`capacity must be between 8 and ${1 << 23}`);
+  if (p.metricRepeatReadings > METRIC_QUIET_MAX || p.metricRepeatReadings !== Math.floor(p.metricRepeatReadings)) {
+    throw new RangeError(`metricRepeatReadings must be a whole number between 0 and ${METRIC_QUIET_MAX}`);
+  }
   if (p.maxMessageBytes < 64 || p.maxMessageBytes > 16 << 20) throw new RangeError('maxMessageBytes must be between 64 and 16 MiB');
   return p;
 }

@@ -14,6 +14,15 @@ export const REC = {
   CRED_CHANGED_AT: 232, ID: 240, SIZE: 256,
 } as const;
 
+/**
+ * A metric's METRIC_HASH word holds the upper 28 bits of its name's hash (metricNameHash)
+ * and, in its low 4 bits, how many of its readings have gone by unflagged since it was
+ * last flagged, up to METRIC_QUIET_MAX (also for a metric never flagged). Mirrors
+ * assembly/state.ts.
+ */
+export const METRIC_QUIET_MAX = 15;
+export const METRIC_NAME_MASK = ~METRIC_QUIET_MAX >>> 0;
+
 /** ID_LEN of a record whose id is not held inline (too long, or escaped in the message). */
 export const ID_NOT_INLINE = 255;
 

@@ -11,12 +11,16 @@
 //   crc      u32 CRC-32 of all the bytes before it
 
 import { crc32 } from 'node:zlib';
-import { REC } from './record';
+import { METRIC_QUIET_MAX, REC } from './record';
 
 export const SNAPSHOT_MAGIC = 0x31535345; // "ESS1"
 // 2: metric state is a step model (last reading, usual step, offset from the long-run
 // mean); a version-1 snapshot still restores its devices, with their metrics relearned.
-export const SNAPSHOT_VERSION = 2;
+// 3: the low 4 bits of each metric's hash word count its readings since its last flag
+// (src/core/record.ts); a version-2 snapshot held the whole name hash there, and restores
+// with every metric counted as long unflagged. A build that reads only 1 and 2 refuses a
+// version-3 snapshot instead of matching no metric name.
+export const SNAPSHOT_VERSION = 3;
 const HEADER = 40;
 const UNKNOWN_OFFSET = 0xffffffffffffffffn;
 
@@ -88,7 +92,7 @@ export function decodeSnapshot(bytes: Uint8Array): DecodedSnapshot {
   const v = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   if (v.getUint32(0, true) !== SNAPSHOT_MAGIC) throw new SnapshotError('not a partition snapshot (bad magic)');
   const version = v.getUint32(4, true);
-  if (version !== SNAPSHOT_VERSION && version !== 1) throw new SnapshotError(`snapshot version ${version}, this build reads 1 and ${SNAPSHOT_VERSION}`);
+  if (version < 1 || version > SNAPSHOT_VERSION) throw new SnapshotError(`snapshot version ${version}, this build reads 1 to ${SNAPSHOT_VERSION}`);
   const crcAt = bytes.length - 4;
   if (crc32(bytes.subarray(0, crcAt)) !== v.getUint32(crcAt, true)) throw new SnapshotError('snapshot checksum mismatch (corrupt or truncated)');
   const partition = v.getUint32(8, true);
@@ -107,6 +111,13 @@ export function decodeSnapshot(bytes: Uint8Array): DecodedSnapshot {
     records.set(bytes.subarray(at + 8, at + 8 + REC.SIZE), i * REC.SIZE);
     // version 1 held a level model in the metric fields: keep the device, relearn its metrics
     if (version === 1) records.fill(0, i * REC.SIZE + REC.METRIC_N, i * REC.SIZE + REC.METRIC_N + 8);
+    // version 2 held the whole name hash: its low bits are no count, so count it as long unflagged
+    if (version === 2) {
+      for (let j = 0; j < 8; j++) {
+        const w = i * REC.SIZE + REC.METRIC_HASH + j * REC.METRIC_STRIDE;
+        records[w] |= METRIC_QUIET_MAX;
+      }
+    }
     at += 8 + REC.SIZE;
   }
   const ids: string[] = new Array(n);

@@ -4,6 +4,7 @@
 // alert on a device that just made a benign change is called out.
 
 import type { Alert } from '../alerts/alert';
+import type { PolicyOptions } from '../alerts/policy';
 import type { AttackLabel, BenignLabel, SimLabels } from '../ingest/simulator/labels';
 import type { Fleet } from '../ingest/simulator';
 import type { Engine } from '../core';
@@ -152,14 +153,15 @@ export interface ReplayedFleet {
 
 /**
  * Score a simulated fleet through the detector as `replay` would (no arrival times: the
- * fleet clock), and collect what evaluate() needs.
+ * fleet clock), and collect what evaluate() needs. `policy` overrides the alert policy's
+ * defaults (e.g. a metric_anomaly threshold picked on NAB).
  */
-export function replayFleet(fleet: Fleet, engine: Engine = 'wasm', capacity = 65536): ReplayedFleet {
+export function replayFleet(fleet: Fleet, engine: Engine = 'wasm', capacity = 65536, policy: Partial<PolicyOptions> = {}): ReplayedFleet {
   const alerts: Alert[] = [];
   const detector = new Detector({
     engine,
     params: { capacity },
-    policy: {},
+    policy,
     onAlert: (e) => {
       if (e.type === 'closed') alerts.push(e.alert);
     },

@@ -290,6 +290,29 @@ for (const engine of ENGINES) {
       });
     }
 
+    test('metric anomaly: a flag soon after the metric\'s last one scores at most the alert line; one after a quiet spell, or on another metric, in full', () => {
+      const msgs = series(240, { deviceId: 'rep-1' });
+      const set = (i: number, name: 'temp' | 'rh', v: number) => (msgs[i] = { ...msgs[i], metrics: { ...(msgs[i].metrics as Record<string, number>), [name]: v } });
+      set(200, 'temp', 500);
+      set(203, 'temp', 500); // 2 unflagged readings since the last flag of temp
+      set(205, 'rh', 900); // rh's first flag
+      set(230, 'temp', 500); // 26 unflagged readings since
+      const rows = byMessage(scoreAll(engine, msgs));
+      assert.deepEqual(alerting(rows.slice(0, 200)), []);
+      for (const i of [200, 203, 205, 230]) assert.equal(rows[i].top, 'metric_anomaly', `reading ${i}`);
+      assert.ok(rows[200].score >= 0.85, `first flag ${rows[200].score}`);
+      assert.equal(rows[203].score, ALERT); // still a finding at the alert line, no longer a new incident's score
+      assert.equal(rows[205].ev1.aux, 1);
+      assert.ok(rows[205].score >= 0.85, `rh ${rows[205].score}`);
+      assert.ok(rows[230].score >= 0.85, `after a quiet spell ${rows[230].score}`);
+      // with the window at 0 every flag scores in full
+      const all = byMessage(scoreAll(engine, msgs, { metricRepeatReadings: 0 }));
+      assert.ok(all[203].score >= 0.85, `window 0: ${all[203].score}`);
+      // the window counts readings: at 2 the repeat after 2 unflagged readings is in full again
+      assert.ok(byMessage(scoreAll(engine, msgs, { metricRepeatReadings: 2 }))[203].score >= 0.85);
+      assert.equal(byMessage(scoreAll(engine, msgs, { metricRepeatReadings: 3 }))[203].score, ALERT);
+    });
+
     test('metric anomaly: absurd readings (beyond what an f32 holds, near the f64 limit) are flagged high and blind nothing', () => {
       const msgs = series(200, { deviceId: 'huge-1' });
       const at = (i: number, temp: number) => ({ ...series(1, { deviceId: 'huge-1' }, 30_000, T0 + i * 30_000, i)[0], metrics: { temp, rh: 40 } });

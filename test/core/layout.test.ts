@@ -100,7 +100,38 @@ test('the device record offsets src/core/wasm.ts reads are those of assembly/sta
   const { REC } = await import('../../src/core/record');
   const text = readFileSync(join(__dirname, '..', '..', 'assembly', 'state.ts'), 'utf8');
   const as: Record<string, number> = {};
-  for (const m of text.matchAll(/export const (R_[A-Z_]+|METRIC_STRIDE|RECORD_SIZE): u32 = (\d+);/g)) as[m[1]] = Number(m[2]);
+  for (const m of text.matchAll(/export const (R_[A-Z_]+|METRIC_STRIDE|METRIC_QUIET_MAX|RECORD_SIZE): u32 = (\d+);/g)) as[m[1]] = Number(m[2]);
   const names: Record<string, string> = { SIZE: 'RECORD_SIZE', METRIC_STRIDE: 'METRIC_STRIDE' };
   for (const [k, v] of Object.entries(REC)) assert.equal(v, as[names[k] ?? `R_${k}`], `REC.${k}`);
+});
+
+test('the metric quiet count has the same width in both cores', async () => {
+  const { METRIC_QUIET_MAX, METRIC_NAME_MASK } = await import('../../src/core/record');
+  const text = readFileSync(join(__dirname, '..', '..', 'assembly', 'state.ts'), 'utf8');
+  const m = /export const METRIC_QUIET_MAX: u32 = (\d+);/.exec(text);
+  assert.ok(m, 'assembly/state.ts declares METRIC_QUIET_MAX');
+  assert.equal(METRIC_QUIET_MAX, Number(m[1]));
+  assert.match(text, /export const METRIC_NAME_MASK: u32 = ~METRIC_QUIET_MAX;/);
+  // a count from 0 to the max fits the bits the mask leaves to it
+  assert.equal((METRIC_NAME_MASK & METRIC_QUIET_MAX) >>> 0, 0);
+  assert.equal((METRIC_NAME_MASK | METRIC_QUIET_MAX) >>> 0, 0xffffffff);
+});
+
+test('the parameter indices of assembly/params.ts follow PARAM_NAMES', async () => {
+  const { PARAM_NAMES } = await import('../../src/core/params');
+  const text = readFileSync(join(__dirname, '..', '..', 'assembly', 'params.ts'), 'utf8');
+  const indices = new Map<string, number>();
+  for (const m of text.matchAll(/export const PRM_([A-Z_]+): u32 = (\d+);/g)) indices.set(m[1], Number(m[2]));
+  const snake = (name: string) => name.replace(/[A-Z]/g, (c) => `_${c}`).toUpperCase();
+  assert.deepEqual([...indices.keys()], PARAM_NAMES.map(snake));
+  PARAM_NAMES.forEach((name, i) => assert.equal(indices.get(snake(name)), i, name));
+  assert.equal(Number(/export const PARAM_COUNT: u32 = (\d+);/.exec(text)?.[1]), PARAM_NAMES.length);
+});
+
+test('a metric repeat window is refused beyond what the record can count', async () => {
+  const { resolveParams } = await import('../../src/core/params');
+  const { METRIC_QUIET_MAX } = await import('../../src/core/record');
+  assert.equal(resolveParams({ metricRepeatReadings: METRIC_QUIET_MAX }).metricRepeatReadings, METRIC_QUIET_MAX);
+  assert.throws(() => resolveParams({ metricRepeatReadings: METRIC_QUIET_MAX + 1 }), RangeError);
+  assert.throws(() => resolveParams({ metricRepeatReadings: 2.5 }), RangeError);
 });

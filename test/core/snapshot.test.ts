@@ -131,6 +131,43 @@ describe('partition snapshots', () => {
     assert.equal(restored.describe(restored.findDevice(state.ids[0]))?.metrics.every((m) => m.samples === 0), true);
   });
 
+  test('a version-2 snapshot (whole metric name hashes) restores with every metric counted as long unflagged', () => {
+    const core = createCore('wasm', PARAMS);
+    score(core, msgs.slice(0, 5000), []);
+    const state = core.exportPartition(1);
+    const bytes = encodeSnapshot(state);
+    // a version-3 snapshot restores its counts as they were
+    assert.deepEqual(decodeSnapshot(bytes).state.records, state.records);
+    // as a version-2 build wrote it: the low 4 bits of each hash word were the name's own
+    const v2 = bytes.slice();
+    const dv = new DataView(v2.buffer);
+    dv.setUint32(4, 2, true);
+    const HEADER = 40;
+    const wordAt = (i: number, j: number) => HEADER + i * (8 + REC.SIZE) + 8 + REC.METRIC_HASH + j * REC.METRIC_STRIDE;
+    const counts = state.ids.map((_, i) => state.records[i * REC.SIZE + REC.METRIC_COUNT]);
+    for (let i = 0; i < state.ids.length; i++) for (let j = 0; j < counts[i]; j++) dv.setUint32(wordAt(i, j), (dv.getUint32(wordAt(i, j), true) & ~15) | (j + i) % 15, true);
+    dv.setUint32(v2.length - 4, crc32(v2.subarray(0, v2.length - 4)), true);
+    const back = decodeSnapshot(v2).state;
+    let words = 0;
+    for (let i = 0; i < state.ids.length; i++) {
+      const r = i * REC.SIZE;
+      const expected = state.records.slice(r, r + REC.SIZE);
+      for (let j = 0; j < 8; j++) expected[REC.METRIC_HASH + j * REC.METRIC_STRIDE] |= 15;
+      assert.deepEqual(back.records.slice(r, r + REC.SIZE), expected, `device ${i}`);
+      words += counts[i];
+    }
+    assert.ok(words > 0, 'the devices had metrics');
+    // restored, the metrics are matched by name: the rest of the stream adds none
+    const restored = createCore('reference', PARAMS);
+    restored.importPartition(back);
+    const first = msgs.findIndex((m, k) => k >= 5000 && m.partition === 1 && state.ids.includes((JSON.parse(m.bytes.toString()) as { deviceId: string }).deviceId));
+    const id = (JSON.parse(msgs[first].bytes.toString()) as { deviceId: string }).deviceId;
+    const before = restored.describe(restored.findDevice(id))!.metrics.length;
+    assert.ok(before > 0);
+    score(restored, msgs.slice(5000, 8000).filter((m) => m.partition === 1), []);
+    assert.equal(restored.describe(restored.findDevice(id))!.metrics.length, before);
+  });
+
   const pairs: [Engine, Engine][] = [...ENGINES.map((e) => [e, e] as [Engine, Engine]), ['wasm', 'reference'], ['reference', 'wasm']];
   for (const [from, to] of pairs) {
     test(`partitions handed over mid-stream score on exactly as if they never moved [${from} → ${to}]`, () => {

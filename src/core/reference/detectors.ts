@@ -7,6 +7,7 @@
 
 import { Reason, NO_REASON, V } from '../layout';
 import type { CoreParams } from '../params';
+import { METRIC_NAME_MASK, METRIC_QUIET_MAX } from '../record';
 import { CredentialIndex, DeviceState, Flag } from './state';
 
 /** What the detectors need of one valid message. */
@@ -95,6 +96,8 @@ const LONG_ALPHA = 1 / 4096;
 /** Score of a metric finding: graded(LO, SPAN, z, metricZ); an alert (0.5) from z ≈ 1.08·metricZ, medium (0.65) from ≈ 2·metricZ, high (0.85) from ≈ 6.7·metricZ. */
 const METRIC_SCORE_LO = 0.48;
 const METRIC_SCORE_SPAN = 0.5;
+/** The most a repeated metric flag scores (one within metricRepeatReadings of the metric's last): the alert line. */
+const METRIC_REPEAT_SCORE = 0.5;
 
 // bfloat16: the upper half of an f32, rounded to nearest even (8 significant bits). The
 // usual step and the offset from the mean are spreads, kept in two bytes each so that a
@@ -526,6 +529,11 @@ export class Detectors {
    * - A flagged reading is not taken as the new level, so every reading of an injected
    *   burst is judged against the device's own last reading; it only widens the usual
    *   step a little, as a step at the threshold would, so a lasting change is followed.
+   * - One incident, one ranked finding: a flag that comes before metricRepeatReadings of
+   *   the metric's readings have gone by unflagged since its last flag scores at most the
+   *   alert line (METRIC_REPEAT_SCORE). It is still flagged, and keeps an open alert
+   *   alive, but the score of the incident is that of its first reading. The count lives
+   *   in the low 4 bits of the metric's hash word (the name is matched on the other 28).
    */
   private metrics(e: EventInput, s: number, f: Findings, gap: number): void {
     const st = this.st;
@@ -536,18 +544,22 @@ export class Detectors {
     const stretch = g > 1 ? g : 1;
     let mc = st.metricCount[s];
     for (let i = 0; i < e.metricCount; i++) {
-      const h = e.metricHash[i];
+      const h = (e.metricHash[i] & METRIC_NAME_MASK) >>> 0;
       let j = 0;
-      while (j < mc && st.metricHash[base + j] !== h) j++;
+      while (j < mc && (st.metricHash[base + j] & METRIC_NAME_MASK) >>> 0 !== h) j++;
       if (j === mc) {
         if (mc === 8) continue;
-        st.metricHash[base + j] = h;
+        st.metricHash[base + j] = h | METRIC_QUIET_MAX;
         st.metricN[base + j] = 0;
         mc++;
       }
       const k = base + j;
       const n = st.metricN[k];
       const x = e.metricValue[i];
+      // readings gone by unflagged since the last flag; counted here as if this one is not
+      // flagged, set back to 0 below if it is
+      const quiet = st.metricHash[k] & METRIC_QUIET_MAX;
+      st.metricHash[k] = h | (quiet < METRIC_QUIET_MAX ? quiet + 1 : METRIC_QUIET_MAX);
       // beyond the range of the f32 it would be kept in: judged, never learnt
       const storable = x < F32_MAX && x > -F32_MAX;
       if (n === 0) {
@@ -575,7 +587,10 @@ export class Detectors {
         const excess = size - allow;
         if (excess > p.metricZ * tol) {
           const z = excess < tol * Z_CAP ? excess / tol : Z_CAP;
-          f.flag(B.METRIC_ANOMALY, graded(METRIC_SCORE_LO, METRIC_SCORE_SPAN, z, p.metricZ), last, x, tol, i);
+          let score = graded(METRIC_SCORE_LO, METRIC_SCORE_SPAN, z, p.metricZ);
+          if (quiet < p.metricRepeatReadings && score > METRIC_REPEAT_SCORE) score = METRIC_REPEAT_SCORE;
+          st.metricHash[k] = h;
+          f.flag(B.METRIC_ANOMALY, score, last, x, tol, i);
           // not taken as the new level; the usual step widens a little, so that a lasting
           // change is followed after a while
           st.metricStep[k] = toBf16(sq * FLAG_WIDEN);
