@@ -16,7 +16,10 @@ import { REC } from './record';
 export const SNAPSHOT_MAGIC = 0x31535345; // "ESS1"
 // 2: metric state is a step model (last reading, usual step, offset from the long-run
 // mean); a version-1 snapshot still restores its devices, with their metrics relearned.
-export const SNAPSHOT_VERSION = 2;
+// 3: flags are one byte (80), the metric count moved to 81, bytes 82–83 hold the
+// inventory verdict cache entry, and the inline id's length is its zero padding (the
+// id-length byte 83 is gone); older records are converted on decoding (oldRecord).
+export const SNAPSHOT_VERSION = 3;
 const HEADER = 40;
 const UNKNOWN_OFFSET = 0xffffffffffffffffn;
 
@@ -76,6 +79,21 @@ export function encodeSnapshot(state: PartitionState, sourceOffset?: bigint): Ui
   return out;
 }
 
+/**
+ * A record of a version 1 or 2 snapshot in today's layout: flags were a u16 at 80 (only
+ * the low byte ever used), the metric count a byte at 82, and byte 83 the inline id's
+ * length (255: not inline, the id bytes then undefined).
+ */
+function oldRecord(r: Uint8Array, at: number): void {
+  const metricCount = r[at + 82];
+  const idLength = r[at + 83];
+  r[at + REC.METRIC_COUNT] = metricCount;
+  r[at + REC.INVENTORY] = 0;
+  r[at + REC.INVENTORY + 1] = 0;
+  if (idLength > 16) r.fill(0, at + REC.ID, at + REC.ID + 16);
+  else r.fill(0, at + REC.ID + idLength, at + REC.ID + 16);
+}
+
 export interface DecodedSnapshot {
   state: PartitionState;
   /** Next source offset the state has not seen, when known. */
@@ -88,7 +106,7 @@ export function decodeSnapshot(bytes: Uint8Array): DecodedSnapshot {
   const v = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   if (v.getUint32(0, true) !== SNAPSHOT_MAGIC) throw new SnapshotError('not a partition snapshot (bad magic)');
   const version = v.getUint32(4, true);
-  if (version !== SNAPSHOT_VERSION && version !== 1) throw new SnapshotError(`snapshot version ${version}, this build reads 1 and ${SNAPSHOT_VERSION}`);
+  if (version < 1 || version > SNAPSHOT_VERSION) throw new SnapshotError(`snapshot version ${version}, this build reads 1 to ${SNAPSHOT_VERSION}`);
   const crcAt = bytes.length - 4;
   if (crc32(bytes.subarray(0, crcAt)) !== v.getUint32(crcAt, true)) throw new SnapshotError('snapshot checksum mismatch (corrupt or truncated)');
   const partition = v.getUint32(8, true);
@@ -105,6 +123,7 @@ export function decodeSnapshot(bytes: Uint8Array): DecodedSnapshot {
     keys[2 * i + 1] = v.getUint32(at, true);
     keys[2 * i] = v.getUint32(at + 4, true);
     records.set(bytes.subarray(at + 8, at + 8 + REC.SIZE), i * REC.SIZE);
+    if (version < 3) oldRecord(records, i * REC.SIZE);
     // version 1 held a level model in the metric fields: keep the device, relearn its metrics
     if (version === 1) records.fill(0, i * REC.SIZE + REC.METRIC_N, i * REC.SIZE + REC.METRIC_N + 8);
     at += 8 + REC.SIZE;
