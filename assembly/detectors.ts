@@ -7,7 +7,7 @@ import { P, V, NO_REASON, Has, Reason } from "./layout";
 import {
   R_LAST_ARRIVAL, R_LAST_TS, R_SEQ_MAIN, R_SEQ_ALT, R_MAIN_ARRIVAL, R_ALT_ARRIVAL, R_SOURCE, R_PREV_SOURCE,
   R_SOURCE_CHANGED_AT, R_CRED, R_PREV_CRED, R_CRED_CHANGED_AT, R_FIRMWARE, R_GAP_FAST, R_GAP_SLOW, R_SIZE_MEAN,
-  R_SIZE_VAR, R_SKEW_MEAN, R_EVENTS, R_SOURCE_FLIPS, R_CRED_FLIPS, R_FLAGS, R_METRIC_COUNT, R_METRIC_N,
+  R_SIZE_VAR, R_SKEW_MEAN, R_EVENTS, R_SOURCE_FLIPS, R_CRED_FLIPS, R_FLAGS, R_METRIC_COUNT, R_METRIC_N, R_INVENTORY,
   R_METRIC_HASH, R_METRIC_LAST, R_METRIC_STEP, R_METRIC_DEV, METRIC_STRIDE, METRIC_QUIET_MAX, METRIC_NAME_MASK, F_SILENCED, F_ALT_ADVANCED, F_SOURCE_MOVED_NET, F_CRED_OWNER,
   recordOf, keyOf, findDevice, credentialSlot, credOwners, credSeen,
 } from "./state";
@@ -146,12 +146,22 @@ export function sourceNumber(k: u64): f64 {
 
 // ---- the event ---------------------------------------------------------------------
 
+/**
+ * The record's inventory verdict (assembly/inventory.ts) no longer holds: scoring changed
+ * the credential, source or firmware the record holds (or left them while the event
+ * presented others: a replay). The one rule that lets a check trust the entry without
+ * comparing the event with the record; the usual event changes none of them.
+ */
+@inline function forgetInventoryVerdict(rec: usize): void {
+  store<u16>(rec + R_INVENTORY, 0);
+}
+
 /** Score one valid parsed event (`pr`: P record) of device slot `s` arriving at `a`. */
 export function scoreEvent(pr: usize, s: u32, isNew: bool, a: f64): void {
   const rec = recordOf(s);
   if (isNew) {
     initDevice(pr, rec, a);
-    if (credentialShared(pr, s, a)) store<u16>(rec + R_FLAGS, load<u16>(rec + R_FLAGS) | F_CRED_OWNER);
+    if (credentialShared(pr, s, a)) store<u8>(rec + R_FLAGS, <u8>(<u16>load<u8>(rec + R_FLAGS) | F_CRED_OWNER));
     return;
   }
   const W = param(PRM_CLONE_WINDOW_MS);
@@ -167,10 +177,11 @@ export function scoreEvent(pr: usize, s: u32, isNew: bool, a: f64): void {
   if (ts < lastTs - tol && !fitsMain) {
     const main = load<f64>(rec + R_SEQ_MAIN);
     flag(B_REPLAY, S_REPLAY_TIME_BACK, lastTs, ts, main >= 0 ? main : -1, hasSeq ? seq : -1);
+    forgetInventoryVerdict(rec);
     return;
   }
 
-  let flags = load<u16>(rec + R_FLAGS);
+  let flags = <u16>load<u8>(rec + R_FLAGS);
   if (flags & F_SILENCED) {
     info(Reason.RESUMED);
     flags &= ~F_SILENCED;
@@ -212,7 +223,8 @@ export function scoreEvent(pr: usize, s: u32, isNew: bool, a: f64): void {
             duplicate = true;
           } else {
             flag(B_REPLAY, S_REPLAY_SAME_SEQ, lastTs, ts, main, seq);
-            store<u16>(rec + R_FLAGS, flags);
+            store<u8>(rec + R_FLAGS, <u8>flags);
+            forgetInventoryVerdict(rec);
             return;
           }
         } else if (d < 0 && seq <= param(PRM_REBOOT_SEQ_MAX)) {
@@ -249,6 +261,7 @@ export function scoreEvent(pr: usize, s: u32, isNew: bool, a: f64): void {
     const cur = load<u64>(rec + R_SOURCE);
     if (cur == 0) {
       store<u64>(rec + R_SOURCE, src);
+      forgetInventoryVerdict(rec);
     } else if (cur != src) {
       let flips: u32 = 1;
       if (src == load<u64>(rec + R_PREV_SOURCE) && a - load<f64>(rec + R_SOURCE_CHANGED_AT) <= W) {
@@ -264,6 +277,7 @@ export function scoreEvent(pr: usize, s: u32, isNew: bool, a: f64): void {
       store<u64>(rec + R_PREV_SOURCE, cur);
       store<u64>(rec + R_SOURCE, src);
       store<f64>(rec + R_SOURCE_CHANGED_AT, a);
+      forgetInventoryVerdict(rec);
       if (sameNet) flags &= ~F_SOURCE_MOVED_NET;
       else flags |= F_SOURCE_MOVED_NET;
     }
@@ -276,6 +290,7 @@ export function scoreEvent(pr: usize, s: u32, isNew: bool, a: f64): void {
     const cur = load<u64>(rec + R_CRED);
     if (cur == 0) {
       store<u64>(rec + R_CRED, c);
+      forgetInventoryVerdict(rec);
       flags = credentialShared(pr, s, a) ? flags | F_CRED_OWNER : flags & ~F_CRED_OWNER;
     } else if (cur != c) {
       let flips: u32 = 1;
@@ -289,6 +304,7 @@ export function scoreEvent(pr: usize, s: u32, isNew: bool, a: f64): void {
       store<u64>(rec + R_PREV_CRED, cur);
       store<u64>(rec + R_CRED, c);
       store<f64>(rec + R_CRED_CHANGED_AT, a);
+      forgetInventoryVerdict(rec);
       flags = credentialShared(pr, s, a) ? flags | F_CRED_OWNER : flags & ~F_CRED_OWNER;
     }
   }
@@ -297,13 +313,17 @@ export function scoreEvent(pr: usize, s: u32, isNew: bool, a: f64): void {
   if (has & Has.FIRMWARE) {
     const fw = load<f64>(pr + P.FIRMWARE);
     const cur = load<f64>(rec + R_FIRMWARE);
-    if (cur == 0) store<f64>(rec + R_FIRMWARE, fw);
-    else if (fw < cur) {
+    if (cur == 0) {
+      store<f64>(rec + R_FIRMWARE, fw);
+      forgetInventoryVerdict(rec);
+    } else if (fw < cur) {
       flag(B_FIRMWARE_DOWNGRADE, S_FIRMWARE_DOWNGRADE, cur, fw, 0, 0);
       store<f64>(rec + R_FIRMWARE, fw);
+      forgetInventoryVerdict(rec);
     } else if (fw > cur) {
       info(Reason.FIRMWARE_UPGRADE);
       store<f64>(rec + R_FIRMWARE, fw);
+      forgetInventoryVerdict(rec);
     }
   }
 
@@ -367,7 +387,7 @@ export function scoreEvent(pr: usize, s: u32, isNew: bool, a: f64): void {
   if (a > lastArrival) store<f64>(rec + R_LAST_ARRIVAL, a);
   if (!skewed && ts > lastTs) store<f64>(rec + R_LAST_TS, ts);
   if (n < 0xffffffff) store<u32>(rec + R_EVENTS, n + 1);
-  store<u16>(rec + R_FLAGS, flags);
+  store<u8>(rec + R_FLAGS, <u8>flags);
 }
 
 function initDevice(pr: usize, rec: usize, a: f64): void {
@@ -394,8 +414,9 @@ function initDevice(pr: usize, rec: usize, a: f64): void {
   store<f32>(rec + R_SKEW_MEAN, 0);
   store<u16>(rec + R_SOURCE_FLIPS, 0);
   store<u16>(rec + R_CRED_FLIPS, 0);
-  store<u16>(rec + R_FLAGS, 0);
+  store<u8>(rec + R_FLAGS, 0);
   store<u8>(rec + R_METRIC_COUNT, 0);
+  forgetInventoryVerdict(rec);
   memory.fill(rec + R_METRIC_N, 0, 8);
   memory.fill(rec + R_METRIC_HASH, 0, 8 * METRIC_STRIDE);
   if (clockSkew(ts, a, rec, 0)) store<f64>(rec + R_LAST_TS, 0);
@@ -585,7 +606,7 @@ export function importClaim(cred: u64, owner: u64, seen: f64): bool {
 export function checkSilence(s: u32, now: f64): bool {
   if (keyOf(s) == 0) return false;
   const rec = recordOf(s);
-  const flags = load<u16>(rec + R_FLAGS);
+  const flags = <u16>load<u8>(rec + R_FLAGS);
   if ((flags & F_SILENCED) != 0 || <f64>load<u32>(rec + R_EVENTS) < param(PRM_WARMUP_EVENTS)) return false;
   const usual = <f64>load<f32>(rec + R_GAP_SLOW);
   const last = load<f64>(rec + R_LAST_ARRIVAL);
@@ -594,7 +615,7 @@ export function checkSilence(s: u32, now: f64): bool {
   const min = param(PRM_SILENCE_MIN_MS);
   if (limit < min) limit = min;
   if (!(quiet > limit)) return false;
-  store<u16>(rec + R_FLAGS, flags | F_SILENCED);
+  store<u8>(rec + R_FLAGS, <u8>(flags | F_SILENCED));
   flag(B_SILENCE, S_SILENCE, usual, quiet, limit, last);
   return true;
 }

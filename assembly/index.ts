@@ -8,13 +8,13 @@ import { parseMessage } from "./parse";
 import { P, V, NO_REASON, SWEEP_MESSAGE, Has } from "./layout";
 import { initParams, paramsBase, param, PRM_MAX_MESSAGE_BYTES, PRM_SWEEP_PERIOD_MS, PARAM_COUNT } from "./params";
 import {
-  initState, findDevice, claimDevice, recordOf, keyOf, touchBuckets, touchCredential, slots, used, evictions, credEvictions, R_ID, R_ID_LEN,
+  initState, findDevice, claimDevice, recordOf, keyOf, touchBuckets, touchCredential, slots, used, evictions, credEvictions, R_ID,
   R_LAST_TS, ID_INLINE, partitions, currentPartition, setCurrentPartition, releaseSlot, credentialSlot, credKeys, credOwners,
   credSeen, keys,
 } from "./state";
 import { initClock, observeClock, clockNow, clockOf, CLOCKS } from "./clock";
 import { resetFindings, scoreEvent, writeVerdict, checkSilence, importClaim } from "./detectors";
-import { inventoryOn, inventoryProbe, inventoryCacheProbe, inventoryForget, inventorySameAsRecord, checkInventoryCached } from "./inventory";
+import { inventoryOn, inventoryProbe, inventoryCached, checkInventoryUncached } from "./inventory";
 export { inventoryReserve, inventoryUse } from "./inventory";
 
 const INDEX_ENTRY: u32 = 16; // u32 offset, u32 length, f64 arrival (−1: none)
@@ -111,19 +111,19 @@ function writeRejected(out: usize, status: u32, arrival: f64, message: u32): voi
 
 /**
  * Keep the device id in its record when it is short and unescaped (silence verdicts need
- * it); returns whether it was not. One 16-byte load and store, the bytes past the id
- * zeroed: a `memory.copy` of a few bytes is a call out of the compiled code. The load may
- * read past the message, never past the input region (it has 64 spare bytes at its end).
+ * it), zero-padded, else zeros; returns whether it was not. One 16-byte load and store,
+ * the bytes past the id zeroed: a `memory.copy` of a few bytes is a call out of the
+ * compiled code. The load may read past the message, never past the input region (it
+ * has 64 spare bytes at its end).
  */
 function rememberId(s: u32, msg: usize, pr: usize): bool {
   const rec = recordOf(s);
   const off = load<u32>(pr + P.DEVICE_SPAN);
   const len = load<u32>(pr + P.DEVICE_SPAN + 4);
   if (len > ID_INLINE || (load<u32>(pr + P.FLAGS) & Has.DEVICE_ESCAPED) != 0) {
-    store<u8>(rec + R_ID_LEN, 255);
+    v128.store(rec + R_ID, i64x2.splat(0));
     return true;
   }
-  store<u8>(rec + R_ID_LEN, <u8>len);
   const keep = i8x16.lt_u(v128(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15), i8x16.splat(<i8>len));
   v128.store(rec + R_ID, v128.and(v128.load(msg + off), keep));
   return false;
@@ -159,16 +159,15 @@ export function scoreBatch(count: u32): u32 {
       const pr = parsedBase + <usize>k * P.SIZE;
       store<i32>(aheadBase + (<usize>k << 2), load<u32>(pr + P.STATUS) == 0 ? findDevice(load<u64>(pr + P.DEVICE_HASH)) : -1);
     }
-    // 4. touch the records of the devices known (hot lines 0 and 1) and their inventory
-    //    cache entries; for new devices, their credential's index lines and their slot
-    //    in the inventory image
+    // 4. touch the records of the devices known (hot lines 0 and 1, which hold the
+    //    inventory verdict cache entry too); for new devices, their credential's index
+    //    lines and their slot in the inventory image
     for (let k: u32 = 0; k < m; k++) {
       const pr = parsedBase + <usize>k * P.SIZE;
       if (load<u32>(pr + P.STATUS) != 0) continue;
       const s = load<i32>(aheadBase + (<usize>k << 2));
       if (s >= 0) {
         sink += load<u64>(recordOf(<u32>s)) + load<u64>(recordOf(<u32>s) + 64);
-        if (inventoryOn) sink += inventoryCacheProbe(<u32>s);
       } else {
         if ((load<u32>(pr + P.FLAGS) & Has.CREDENTIAL) != 0) sink += touchCredential(load<u64>(pr + P.CRED_HASH));
         if (inventoryOn) sink += inventoryProbe(load<u64>(pr + P.DEVICE_HASH));
@@ -216,15 +215,13 @@ export function scoreBatch(count: u32): u32 {
       const isNew = s < 0;
       if (isNew) {
         s = <i32>claimDevice(key);
-        inventoryForget(<u32>s);
         if (rememberId(<u32>s, msg, pr)) longIds++;
       }
       store<u16>(partitions + (<usize>s << 1), currentPartition);
       resetFindings();
-      // (whether the event presents what the record holds, before scoring changes it)
-      const same = inventoryOn && !isNew && inventorySameAsRecord(pr, recordOf(<u32>s));
       scoreEvent(pr, <u32>s, isNew, a);
-      if (inventoryOn) checkInventoryCached(pr, a, <u32>s, key, recordOf(<u32>s), same);
+      // judged from the record's verdict cache entry when it holds (initDevice cleared a new device's)
+      if (inventoryOn && !inventoryCached(pr, a, recordOf(<u32>s))) checkInventoryUncached(pr, a, key, recordOf(<u32>s));
       writeVerdict(at, ts, a, <u32>s, i);
       events += 1;
 
@@ -286,12 +283,14 @@ export function credKeysPtr(): usize { return credKeys; }
 export function credOwnersPtr(): usize { return credOwners; }
 export function credSeenPtr(): usize { return credSeen; }
 
-/** The slot for a device being restored (its own when present), tagged with its partition; JS then writes the record. */
+/**
+ * The slot for a device being restored (its own when present), tagged with its partition;
+ * JS then writes the record, and clears its inventory verdict cache entry.
+ */
 export function importDevice(hi: u32, lo: u32, partition: u32): u32 {
   const key = (<u64>hi << 32) | <u64>lo;
   let s = findDevice(key);
   if (s < 0) s = <i32>claimDevice(key);
-  inventoryForget(<u32>s);
   store<u16>(partitions + (<usize>s << 1), <u16>partition);
   return <u32>s;
 }

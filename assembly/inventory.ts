@@ -6,7 +6,7 @@
 
 import { P, Has } from "./layout";
 import { flag, findingReasons, sourceNumber } from "./detectors";
-import { slots as tableSlots, R_CRED, R_SOURCE, R_FIRMWARE } from "./state";
+import { slots as tableSlots, keyOf, recordOf, R_CRED, R_SOURCE, R_FIRMWARE, R_INVENTORY } from "./state";
 
 // Reason bit indices and scores (src/core/reference/detectors.ts `S`).
 const B_UNKNOWN_DEVICE: u32 = 11;
@@ -46,39 +46,51 @@ let revokedAt: usize = 0;
 let deviceCount: f64 = 0;
 let anyRevoked: bool = false;
 
-// Verdict cache: what the last check of each device-table slot found, so that a device
-// presenting what its record already holds (the same credential, source and firmware,
-// each present or not) is judged without reading the image, whose slot (and revoked
-// table) is one more cache miss per event on a large inventory. One u32 per table slot,
-// allocated with the first inventory: 4 bytes a device where the image has a 64-byte
-// slot, so 16 devices share a cache line (the scoring loop touches it ahead):
-//   bits 0–2    the fields the checked event presented (credential 1, source 2, firmware 4)
-//   bits 3–4    what it raised: revoked_credential 8, unknown_device 16 (nothing else is
-//               kept: their evidence is fixed per inventory)
-//   bits 5–11   the generation of the inventory it was judged by (0: nothing cached)
-//   bits 12–31  `until`: the matched credential has not expired before until · 2^22 ms
-//               (a lower bound, so `a < until · 2^22` is exact; ~70-minute steps)
-// The entry holds for the values the device's record has now (R_CRED, R_SOURCE,
-// R_FIRMWARE), which scoring only changes to the event's own: it is written when those
-// equal the event's after scoring and cleared otherwise; a slot given to another device
-// (claim, restore) is cleared by inventoryForget; each image switched in is a new
-// generation. Expiry is still judged every event.
-const PRESENT_CRED: u32 = 1;
-const PRESENT_SOURCE: u32 = 2;
-const PRESENT_FIRMWARE: u32 = 4;
-const OUT_REVOKED: u32 = 8;
-const OUT_UNKNOWN: u32 = 16;
-const GEN_SHIFT: u32 = 5;
-const GEN_MAX: u32 = 127;
-const KEY_MASK: u32 = 0xfe7; // present fields and generation
-const UNTIL_SHIFT: u32 = 12;
-const UNTIL_MAX: u32 = 0xfffff;
-const UNTIL_UNIT: f64 = 4194304; // 2^22 ms
+// Verdict cache: what the last check of a device found, kept in its record (a u16 at
+// R_INVENTORY, on the record line every event reads), so that a device presenting what
+// its record already holds is judged without reading the image, whose slot is one more
+// cache miss per event on a large inventory, and in a couple of compares:
+//   bit 0       set: an entry
+//   bits 1–3    the fields the checked event presented: its Has bits SOURCE 2, CREDENTIAL 4,
+//               FIRMWARE 8
+//   bit 4, 5    what it raised: revoked_credential, unknown_device (nothing else is kept:
+//               their evidence is fixed per inventory)
+//   bits 6–15   `until`: the matched credential has not expired before
+//               expiryBase + until · 2^23 ms (a lower bound, ~2.3-hour steps; ≥ 1)
+// The entry holds for the credential, source and firmware the record holds, and scoring
+// sets those only to the event's own: it clears the entry whenever it changes one of them
+// or leaves them while the event presented others (replays; detectors.ts
+// forgetInventoryVerdict), and so does a device's first event in a slot (initDevice). So
+// an entry whose present bits are the event's says the event presents what was checked.
+// A slot restored from a snapshot is cleared by its importer (src/core/wasm.ts), an image
+// switched in clears every entry (sweep), and expiry is still judged every event.
+const ENTRY: u32 = 1;
+const PRESENT_MASK: u32 = 0xe; // Has.SOURCE | Has.CREDENTIAL | Has.FIRMWARE
+const KEY_MASK: u32 = 0xf;
+const OUT_REVOKED: u32 = 16;
+const OUT_UNKNOWN: u32 = 32;
+const UNTIL_SHIFT: u32 = 6;
+const UNTIL_MAX: u32 = 0x3ff;
+const UNTIL_UNIT: f64 = 8388608; // 2^23 ms
+// the base moves (and every entry is cleared) once the clock is this far past it, so
+// entries of credentials that expire later than UNTIL_MAX steps can be renewed
+const REBASE_AFTER: f64 = 512 * UNTIL_UNIT;
 const INVENTORY_REASONS: u32 = 0x3f << B_UNKNOWN_DEVICE; // bits 11–16
-let cache: usize = 0;
-let generation: u32 = 0;
+/** Time from which `until` counts (−1: not set since the last sweep). */
+let expiryBase: f64 = -1;
+/** Whether any entry may have been written since the last sweep. */
+let entries: bool = false;
 /** The expiry of the credential the last full check matched (+∞: none, or it never expires). */
 let matchedExpires: f64 = Infinity;
+
+/** Clear every record's entry (an image switched in, or the expiry base moved). */
+function sweep(): void {
+  if (entries) {
+    for (let s: u32 = 0; s < tableSlots; s++) if (keyOf(s) != 0) store<u16>(recordOf(s) + R_INVENTORY, 0);
+  }
+  entries = false;
+  expiryBase = -1;
+}
 
 /**
  * A region of at least `bytes` for JS to write an image into (grown, never shrunk). It
@@ -86,7 +98,6 @@ let matchedExpires: f64 = Infinity;
  * check then reads one line per device, the one the scoring loop touched ahead.
  */
 export function inventoryReserve(bytes: u32): usize {
-  if (cache == 0) cache = (heap.alloc((<usize>tableSlots << 2) + 64) + 63) & ~(<usize>63);
   if (<usize>bytes > regionCap) {
     regionCap = <usize>bytes + (<usize>bytes >> 1);
     region = (heap.alloc(regionCap + 64) + 63) & ~(<usize>63);
@@ -97,10 +108,7 @@ export function inventoryReserve(bytes: u32): usize {
 /** Switch to the image JS wrote at the reserved region (`bytes` 0: no inventory). Returns false for a bad header. */
 export function inventoryUse(bytes: u32): bool {
   inventoryOn = false;
-  if (++generation > GEN_MAX) {
-    if (cache != 0) memory.fill(cache, 0, <usize>tableSlots << 2);
-    generation = 1;
-  }
+  sweep();
   if (bytes == 0) return true;
   const h = region;
   if (load<u32>(h) != MAGIC || load<u32>(h + 40) != bytes) return false;
@@ -128,21 +136,6 @@ function lookup(base: usize, slots: u32, stride: usize, key: u64): i32 {
     i = (i + 1) & mask;
   }
   return -1;
-}
-
-/** Drop what the cache holds for a table slot (the slot now holds another device, or a restored one). */
-export function inventoryForget(slot: u32): void {
-  if (cache != 0) store<u32>(cache + (<usize>slot << 2), 0);
-}
-
-/** A slot's cache entry (to touch its line ahead of time). */
-export function inventoryCacheProbe(slot: u32): u64 {
-  return <u64>load<u32>(cache + (<usize>slot << 2));
-}
-
-/** The fields an event presents, as cache bits. */
-@inline function presentOf(has: u32): u32 {
-  return ((has & Has.CREDENTIAL) != 0 ? PRESENT_CRED : 0) | ((has & Has.SOURCE) != 0 ? PRESENT_SOURCE : 0) | ((has & Has.FIRMWARE) != 0 ? PRESENT_FIRMWARE : 0);
 }
 
 /** Whether every field the event presents equals what the device's record holds. */
@@ -177,36 +170,52 @@ export function inventoryEntry(device: u64): usize {
 }
 
 /**
- * Check one valid parsed event (`pr`) of the device `device` in table slot `s` (record
- * `rec`, already scored), arriving at `a`. `same`: the event presented what the record
- * held before scoring (inventorySameAsRecord then); if so and the slot's cache entry is
- * of this inventory and these fields, the entry is the verdict; else the image is read
- * and the entry rewritten.
+ * Whether the record's entry judges this event (`pr`, already scored, arriving at `a`):
+ * it does when it presents the fields the entry was checked with and the matched
+ * credential had not expired by `a`; then what the entry raised is flagged again.
  */
-export function checkInventoryCached(pr: usize, a: f64, s: u32, device: u64, rec: usize, same: bool): void {
-  const present = presentOf(load<u32>(pr + P.FLAGS));
-  const at = cache + (<usize>s << 2);
-  const tag = load<u32>(at);
-  if (same && (tag & KEY_MASK) == ((generation << GEN_SHIFT) | present) && a < <f64>(tag >>> UNTIL_SHIFT) * UNTIL_UNIT) {
-    if ((tag & OUT_REVOKED) != 0) flag(B_REVOKED_CREDENTIAL, S_REVOKED_CREDENTIAL, -1, -1, 0, 0);
-    if ((tag & OUT_UNKNOWN) != 0) flag(B_UNKNOWN_DEVICE, S_UNKNOWN_DEVICE, -1, -1, deviceCount, 0);
-    return;
-  }
+@inline export function inventoryCached(pr: usize, a: f64, rec: usize): bool {
+  const e = <u32>load<u16>(rec + R_INVENTORY);
+  if ((e & KEY_MASK) != ((load<u32>(pr + P.FLAGS) & PRESENT_MASK) | ENTRY) || !(a < <f64>(e >>> UNTIL_SHIFT) * UNTIL_UNIT + expiryBase)) return false;
+  if ((e & (OUT_REVOKED | OUT_UNKNOWN)) != 0) replayCached(e);
+  return true;
+}
+
+function replayCached(e: u32): void {
+  if ((e & OUT_REVOKED) != 0) flag(B_REVOKED_CREDENTIAL, S_REVOKED_CREDENTIAL, -1, -1, 0, 0);
+  if ((e & OUT_UNKNOWN) != 0) flag(B_UNKNOWN_DEVICE, S_UNKNOWN_DEVICE, -1, -1, deviceCount, 0);
+}
+
+/**
+ * Check an event the entry did not judge against the image (`device`: its device key;
+ * `rec`: its record, already scored) and rewrite the entry.
+ */
+export function checkInventoryUncached(pr: usize, a: f64, device: u64, rec: usize): void {
   checkInventory(pr, a, inventoryEntry(device));
   // what the check raised: the inventory's reason bits, which nothing else sets
   const raised = findingReasons() & INVENTORY_REASONS;
   // kept only for a verdict of nothing, revoked_credential and/or unknown_device, and only
   // when the record now holds what the event presented (not so after a replay, say)
   if ((raised & ~(((<u32>1) << B_REVOKED_CREDENTIAL) | ((<u32>1) << B_UNKNOWN_DEVICE))) != 0 || !inventorySameAsRecord(pr, rec)) {
-    store<u32>(at, 0);
+    store<u16>(rec + R_INVENTORY, 0);
+    return;
+  }
+  if (expiryBase < 0) expiryBase = Math.floor(a / UNTIL_UNIT) * UNTIL_UNIT;
+  else if (a - expiryBase >= REBASE_AFTER) {
+    sweep();
+    expiryBase = Math.floor(a / UNTIL_UNIT) * UNTIL_UNIT;
+  }
+  const x = matchedExpires - expiryBase;
+  const until: f64 = x >= <f64>UNTIL_MAX * UNTIL_UNIT ? <f64>UNTIL_MAX : Math.floor(x / UNTIL_UNIT);
+  if (until < 1) {
+    store<u16>(rec + R_INVENTORY, 0);
     return;
   }
   let outcome: u32 = 0;
   if ((raised & ((<u32>1) << B_REVOKED_CREDENTIAL)) != 0) outcome |= OUT_REVOKED;
   if ((raised & ((<u32>1) << B_UNKNOWN_DEVICE)) != 0) outcome |= OUT_UNKNOWN;
-  const e = matchedExpires;
-  const until: u32 = e >= <f64>UNTIL_MAX * UNTIL_UNIT ? UNTIL_MAX : e < UNTIL_UNIT ? 0 : <u32>Math.floor(e / UNTIL_UNIT);
-  store<u32>(at, (until << UNTIL_SHIFT) | (generation << GEN_SHIFT) | outcome | present);
+  store<u16>(rec + R_INVENTORY, <u16>((<u32>until << UNTIL_SHIFT) | outcome | (load<u32>(pr + P.FLAGS) & PRESENT_MASK) | ENTRY));
+  entries = true;
 }
 
 /**

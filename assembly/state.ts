@@ -20,9 +20,9 @@ export const R_SIZE_MEAN: u32 = 64; // f32
 export const R_SIZE_VAR: u32 = 68; // f32
 export const R_SKEW_MEAN: u32 = 72; // f32
 export const R_EVENTS: u32 = 76; // u32
-export const R_FLAGS: u32 = 80; // u16
-export const R_METRIC_COUNT: u32 = 82; // u8
-export const R_ID_LEN: u32 = 83; // u8: id length when ≤ 16 bytes and unescaped, else 255
+export const R_FLAGS: u32 = 80; // u8
+export const R_METRIC_COUNT: u32 = 81; // u8
+export const R_INVENTORY: u32 = 82; // u16: the inventory verdict cache entry (assembly/inventory.ts)
 export const R_METRIC_N: u32 = 84; // u8 × 8
 export const R_METRIC_HASH: u32 = 92; // metric j at R_METRIC_HASH + j·METRIC_STRIDE: u32 name hash | quiet count,
 export const R_METRIC_LAST: u32 = 96; //   f32 last accepted reading,
@@ -42,11 +42,14 @@ export const R_PREV_SOURCE: u32 = 208; // u64
 export const R_SOURCE_CHANGED_AT: u32 = 216; // f64
 export const R_PREV_CRED: u32 = 224; // u64
 export const R_CRED_CHANGED_AT: u32 = 232; // f64
-export const R_ID: u32 = 240; // 16 bytes: the device id when it fits
+// 16 bytes: the device id when it is ≤ 16 bytes and unescaped, zero-padded; all zero when
+// it is not (its length is that of the leading non-zero bytes: an unescaped JSON string
+// holds no byte below 0x20, and an id is never empty)
+export const R_ID: u32 = 240;
 export const RECORD_SIZE: u32 = 256;
 export const ID_INLINE: u32 = 16;
 
-// Record flags.
+// Record flags (one byte).
 export const F_SILENCED: u16 = 1;
 export const F_ALT_ADVANCED: u16 = 2;
 export const F_SOURCE_MOVED_NET: u16 = 4;

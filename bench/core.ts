@@ -10,7 +10,8 @@
 // (d) The steady state: the engines again (WASM, WASM with the inventory, reference),
 // alternated, each timed on the next MESSAGES messages of the same fleet after it has
 // scored the WARM before them untimed — a detector that has run for a while knows its devices, and their statistical detectors
-// are past their warm-up; a fresh core spends its first events inserting devices.
+// are past their warm-up; a fresh core spends its first events inserting devices. The
+// inventory's cost there is reported as for (c): by wall clock, CPU time and floors.
 //
 //   npm run bench:core                 human-readable
 //   npm run bench:core -- --json       one JSON object
@@ -249,10 +250,15 @@ function quantile(a: number[], q: number): number {
 
 // ---- the steady state: a core that knows its fleet ---------------------------------
 // Each round makes one core per engine, scores the WARM messages untimed, collects, then
-// times the next MESSAGES; the engines alternate (order flipped every round) and the
-// median round is reported. Warming the reference is slow (it runs at a tenth of the
+// times the next MESSAGES; the two WASM engines swap places every round, the reference
+// comes last, and the median round is reported. Warming the reference is slow (it runs at a tenth of the
 // WASM core's rate), so these rounds take most of the benchmark's time.
 const steady = { wasm: [] as number[], inventory: [] as number[], reference: [] as number[], devices: 0 };
+// for the inventory's cost in the steady state, as for fresh cores: the process's CPU time
+// per pass, and each batch's fastest time over the rounds (every round scores the same
+// batches from the same state)
+const steadyCpu = { wasm: [] as number[], inventory: [] as number[] };
+const steadyFloor = { wasm: [] as number[], inventory: [] as number[] };
 if (STEADY_ROUNDS > 0) {
   log(`  steady state: ${STEADY_ROUNDS} rounds, each engine timed on ${count.toLocaleString('en')} messages after ${WARM.toLocaleString('en')} untimed`);
   const engines = [
@@ -261,14 +267,29 @@ if (STEADY_ROUNDS > 0) {
     { name: 'reference' as const, make: makeRef },
   ];
   for (let r = 0; r < STEADY_ROUNDS; r++) {
-    for (const e of r % 2 ? [...engines].reverse() : engines) {
+    // the two WASM engines alternate side by side; the reference (whose passes leave the
+    // most behind) goes last, so that neither follows it
+    for (const e of r % 2 ? [engines[1], engines[0], engines[2]] : engines) {
       const core = e.make();
       warmUp(core, 0, WARM);
       steady.devices = core.stats().devices;
       gc?.();
-      const t = performance.now();
-      feed(core, steadyMessages, WARM);
-      steady[e.name].push(count / ((performance.now() - t) / 1000));
+      const floor = e.name === 'reference' ? undefined : steadyFloor[e.name];
+      const start = performance.now();
+      const cpu = process.cpuUsage();
+      let t = start;
+      let b = 0;
+      const lap = () => {
+        const now = performance.now();
+        if (floor) floor[b] = Math.min(floor[b] ?? Infinity, now - t);
+        t = now;
+        b++;
+      };
+      feed(core, steadyMessages, WARM, lap);
+      lap();
+      const used = process.cpuUsage(cpu);
+      steady[e.name].push(count / ((performance.now() - start) / 1000));
+      if (e.name !== 'reference') steadyCpu[e.name].push(count / ((used.user + used.system) / 1e6));
       core.destroy();
     }
     log(`    round ${String(r + 1).padStart(2)}: wasm ${fmtRate(steady.wasm[r])}  with the inventory ${fmtRate(steady.inventory[r])} (${(steady.inventory[r] / steady.wasm[r]).toFixed(3)})  reference ${fmtRate(steady.reference[r])}  ratio ${(steady.wasm[r] / steady.reference[r]).toFixed(2)}`);
@@ -288,6 +309,8 @@ const steadyState =
         withInventoryEventsPerSec: Math.round(median(steady.inventory)),
         inventoryRatioMedian: Number(median(steady.inventory.map((x, i) => x / steady.wasm[i])).toFixed(3)),
         inventoryRatioRange: [Number(Math.min(...steady.inventory.map((x, i) => x / steady.wasm[i])).toFixed(3)), Number(Math.max(...steady.inventory.map((x, i) => x / steady.wasm[i])).toFixed(3))],
+        inventoryCpuRatioMedian: Number(median(steadyCpu.inventory.map((x, i) => x / steadyCpu.wasm[i])).toFixed(3)),
+        inventoryFloorRatio: Number((steadyFloor.wasm.reduce((a, b) => a + b, 0) / steadyFloor.inventory.reduce((a, b) => a + b, 0)).toFixed(3)),
       }
     : undefined;
 
@@ -326,7 +349,7 @@ else {
     const st = steadyState;
     log(`steady state (${st.devicesKnown.toLocaleString('en')} devices known, ${st.warmMessages.toLocaleString('en')} messages scored before; median of ${st.rounds} rounds):`);
     log(`  WASM core ${st.wasmEventsPerSec.toLocaleString('en')} events/s (${st.wasmRange.map((x) => x.toLocaleString('en')).join('–')}), reference ${st.referenceEventsPerSec.toLocaleString('en')} (${st.referenceRange.map((x) => x.toLocaleString('en')).join('–')}), ratio ${st.ratioMedian}×`);
-    log(`  WASM core with the inventory ${st.withInventoryEventsPerSec.toLocaleString('en')} events/s, ${st.inventoryRatioMedian}× without (rounds ${st.inventoryRatioRange.join('–')})`);
+    log(`  WASM core with the inventory ${st.withInventoryEventsPerSec.toLocaleString('en')} events/s, ${st.inventoryRatioMedian}× without (rounds ${st.inventoryRatioRange.join('–')}); by CPU time ${st.inventoryCpuRatioMedian}×, floors ${st.inventoryFloorRatio}×`);
   }
   const c = inventoryCost;
   log(`WASM + inventory of ${enrolled.size.toLocaleString('en')}: ${c.ratioMedian}× without (median of ${c.rounds} alternated rounds; range ${c.ratioMin}–${c.ratioMax}, quartiles ${c.ratioQuartiles.join('–')}); medians ${c.withEventsPerSec.toLocaleString('en')} vs ${c.withoutEventsPerSec.toLocaleString('en')} events/s`);

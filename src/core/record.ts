@@ -8,7 +8,7 @@ import type { DeviceState } from './reference/state';
 
 export const REC = {
   LAST_ARRIVAL: 0, LAST_TS: 8, SEQ_MAIN: 16, MAIN_ARRIVAL: 24, SOURCE: 32, CRED: 40, FIRMWARE: 48, GAP_FAST: 56,
-  GAP_SLOW: 60, SIZE_MEAN: 64, SIZE_VAR: 68, SKEW_MEAN: 72, EVENTS: 76, FLAGS: 80, METRIC_COUNT: 82, ID_LEN: 83,
+  GAP_SLOW: 60, SIZE_MEAN: 64, SIZE_VAR: 68, SKEW_MEAN: 72, EVENTS: 76, FLAGS: 80, METRIC_COUNT: 81, INVENTORY: 82,
   METRIC_N: 84, METRIC_HASH: 92, METRIC_LAST: 96, METRIC_STEP: 100, METRIC_DEV: 102, METRIC_STRIDE: 12, SOURCE_FLIPS: 188,
   CRED_FLIPS: 190, SEQ_ALT: 192, ALT_ARRIVAL: 200, PREV_SOURCE: 208, SOURCE_CHANGED_AT: 216, PREV_CRED: 224,
   CRED_CHANGED_AT: 232, ID: 240, SIZE: 256,
@@ -23,8 +23,12 @@ export const REC = {
 export const METRIC_QUIET_MAX = 15;
 export const METRIC_NAME_MASK = ~METRIC_QUIET_MAX >>> 0;
 
-/** ID_LEN of a record whose id is not held inline (too long, or escaped in the message). */
-export const ID_NOT_INLINE = 255;
+/** Bytes of the device id held inline at REC.ID (zero-padded); 0: it is not (too long, or escaped in the message). */
+export function inlineIdLength(bytes: Uint8Array, record: number): number {
+  let n = 0;
+  while (n < 16 && bytes[record + REC.ID + n] !== 0) n++;
+  return n;
+}
 
 type F64Field = 'lastArrival' | 'lastTs' | 'seqMain' | 'mainArrival' | 'firmware' | 'seqAlt' | 'altArrival' | 'sourceChangedAt' | 'credChangedAt';
 type F32Field = 'gapFast' | 'gapSlow' | 'sizeMean' | 'sizeVar' | 'skewMean';
@@ -40,7 +44,7 @@ const U64: [number, 'source' | 'prevSource' | 'cred' | 'prevCred'][] = [
   [REC.SOURCE, 'source'], [REC.PREV_SOURCE, 'prevSource'], [REC.CRED, 'cred'], [REC.PREV_CRED, 'prevCred'],
 ];
 
-/** Write the reference's slot `s` as a record at `at` (the id is carried separately: ID_LEN says so). */
+/** Write the reference's slot `s` as a record at `at` (the id is carried separately: REC.ID is zeros; no inventory verdict cache entry). */
 export function writeRecord(st: DeviceState, s: number, v: DataView, at: number): void {
   for (const [off, f] of F64) v.setFloat64(at + off, st[f][s], true);
   for (const [off, f] of F32) v.setFloat32(at + off, st[f][s], true);
@@ -49,9 +53,10 @@ export function writeRecord(st: DeviceState, s: number, v: DataView, at: number)
     v.setUint32(at + off + 4, st[`${f}Hi`][s], true);
   }
   v.setUint32(at + REC.EVENTS, st.events[s], true);
-  v.setUint16(at + REC.FLAGS, st.flags[s], true);
+  v.setUint8(at + REC.FLAGS, st.flags[s]);
   v.setUint8(at + REC.METRIC_COUNT, st.metricCount[s]);
-  v.setUint8(at + REC.ID_LEN, ID_NOT_INLINE);
+  v.setUint16(at + REC.INVENTORY, 0, true);
+  for (let i = 0; i < 16; i += 4) v.setUint32(at + REC.ID + i, 0, true);
   v.setUint16(at + REC.SOURCE_FLIPS, st.sourceFlips[s], true);
   v.setUint16(at + REC.CRED_FLIPS, st.credFlips[s], true);
   for (let j = 0; j < 8; j++) {
@@ -64,7 +69,7 @@ export function writeRecord(st: DeviceState, s: number, v: DataView, at: number)
   }
 }
 
-/** Load a record at `at` into the reference's slot `s` (everything but key and id). */
+/** Load a record at `at` into the reference's slot `s` (everything but key and id; its inventory verdict cache entry is cleared). */
 export function readRecord(st: DeviceState, s: number, v: DataView, at: number): void {
   for (const [off, f] of F64) st[f][s] = v.getFloat64(at + off, true);
   for (const [off, f] of F32) st[f][s] = v.getFloat32(at + off, true);
@@ -73,8 +78,9 @@ export function readRecord(st: DeviceState, s: number, v: DataView, at: number):
     st[`${f}Hi`][s] = v.getUint32(at + off + 4, true);
   }
   st.events[s] = v.getUint32(at + REC.EVENTS, true);
-  st.flags[s] = v.getUint16(at + REC.FLAGS, true);
+  st.flags[s] = v.getUint8(at + REC.FLAGS);
   st.metricCount[s] = v.getUint8(at + REC.METRIC_COUNT);
+  st.inventory[s] = 0;
   st.sourceFlips[s] = v.getUint16(at + REC.SOURCE_FLIPS, true);
   st.credFlips[s] = v.getUint16(at + REC.CRED_FLIPS, true);
   for (let j = 0; j < 8; j++) {

@@ -20,7 +20,10 @@ export const SNAPSHOT_MAGIC = 0x31535345; // "ESS1"
 // (src/core/record.ts); a version-2 snapshot held the whole name hash there, and restores
 // with every metric counted as long unflagged. A build that reads only 1 and 2 refuses a
 // version-3 snapshot instead of matching no metric name.
-export const SNAPSHOT_VERSION = 3;
+// 4: flags are one byte (80), the metric count moved to 81, bytes 82–83 hold the
+// inventory verdict cache entry, and the inline id's length is its zero padding (the
+// id-length byte 83 is gone); older records are converted on decoding (oldRecord).
+export const SNAPSHOT_VERSION = 4;
 const HEADER = 40;
 const UNKNOWN_OFFSET = 0xffffffffffffffffn;
 
@@ -80,6 +83,21 @@ export function encodeSnapshot(state: PartitionState, sourceOffset?: bigint): Ui
   return out;
 }
 
+/**
+ * A record of a version 1, 2 or 3 snapshot in today's layout: flags were a u16 at 80 (only
+ * the low byte ever used), the metric count a byte at 82, and byte 83 the inline id's
+ * length (255: not inline, the id bytes then undefined).
+ */
+function oldRecord(r: Uint8Array, at: number): void {
+  const metricCount = r[at + 82];
+  const idLength = r[at + 83];
+  r[at + REC.METRIC_COUNT] = metricCount;
+  r[at + REC.INVENTORY] = 0;
+  r[at + REC.INVENTORY + 1] = 0;
+  if (idLength > 16) r.fill(0, at + REC.ID, at + REC.ID + 16);
+  else r.fill(0, at + REC.ID + idLength, at + REC.ID + 16);
+}
+
 export interface DecodedSnapshot {
   state: PartitionState;
   /** Next source offset the state has not seen, when known. */
@@ -109,6 +127,7 @@ export function decodeSnapshot(bytes: Uint8Array): DecodedSnapshot {
     keys[2 * i + 1] = v.getUint32(at, true);
     keys[2 * i] = v.getUint32(at + 4, true);
     records.set(bytes.subarray(at + 8, at + 8 + REC.SIZE), i * REC.SIZE);
+    if (version < 4) oldRecord(records, i * REC.SIZE);
     // version 1 held a level model in the metric fields: keep the device, relearn its metrics
     if (version === 1) records.fill(0, i * REC.SIZE + REC.METRIC_N, i * REC.SIZE + REC.METRIC_N + 8);
     // version 2 held the whole name hash: its low bits are no count, so count it as long unflagged

@@ -10,7 +10,7 @@ import { BAD_REASONS, Reason, V } from './layout';
 import { CoreParams, PARAM_NAMES, resolveParams, tableSlots } from './params';
 import { decodeDevice, DeviceRecord } from './device';
 import { hashOut, hashString } from './reference/hash';
-import { ID_NOT_INLINE, REC } from './record';
+import { inlineIdLength, REC } from './record';
 import type { PartitionState } from './snapshot';
 
 interface CoreExports {
@@ -62,7 +62,6 @@ export function coreModule(): WebAssembly.Module {
 }
 
 export { REC };
-const ID_LEN = REC.ID_LEN;
 const ID = REC.ID;
 const STATS_BAD = 6;
 const EMPTY = new Uint8Array(0);
@@ -170,7 +169,10 @@ export class WasmCore implements Core {
       const s = this.x.importDevice(state.keys[2 * i], state.keys[2 * i + 1], state.partition);
       const p = this.x.recordPtr(s);
       this.mem.set(state.records.subarray(i * REC.SIZE, (i + 1) * REC.SIZE), p);
-      if (this.mem[p + ID_LEN] === ID_NOT_INLINE) this.longIds.set(s, state.ids[i]);
+      // the inventory verdict cache entry was of another core, or of this one's past
+      this.mem[p + REC.INVENTORY] = 0;
+      this.mem[p + REC.INVENTORY + 1] = 0;
+      if (inlineIdLength(this.mem, p) === 0) this.longIds.set(s, state.ids[i]);
       else this.longIds.delete(s);
     }
     for (let i = 0; i < state.credSeen.length; i++) {
@@ -251,7 +253,7 @@ export class WasmCore implements Core {
       const at = k * V.SIZE;
       if ((v.getUint32(at + V.REASONS, true) & Reason.NEW_DEVICE) === 0) continue;
       const slot = v.getUint32(at + V.SLOT, true);
-      if (this.mem[this.x.recordPtr(slot) + ID_LEN] !== 255) {
+      if (inlineIdLength(this.mem, this.x.recordPtr(slot)) !== 0) {
         this.longIds.delete(slot);
         continue;
       }
@@ -266,8 +268,8 @@ export class WasmCore implements Core {
 
   deviceId(slot: number): string {
     const rec = this.x.recordPtr(slot);
-    const len = this.records.getUint8(rec + ID_LEN);
-    if (len === 255) return this.longIds.get(slot) ?? '';
+    const len = inlineIdLength(this.mem, rec);
+    if (len === 0) return this.longIds.get(slot) ?? '';
     return this.decoder.decode(this.mem.subarray(rec + ID, rec + ID + len));
   }
 
@@ -323,7 +325,7 @@ export class WasmCore implements Core {
       sizeMean: f32(REC.SIZE_MEAN),
       sizeVar: f32(REC.SIZE_VAR),
       skewMean: f32(REC.SKEW_MEAN),
-      flags: r.getUint16(p + REC.FLAGS, true),
+      flags: r.getUint8(p + REC.FLAGS),
       metrics,
     });
   }

@@ -194,16 +194,16 @@ for (const engine of ENGINES) {
       assert.equal(first.ev1.expected, expiresAt);
     });
 
-    test('a device restored from a snapshot is judged by its restored record, not by what its slot held', () => {
-      const inv = buildInventoryImage(inventory([device('x', { credentials: [{ id: 'cred-1' }] })]));
-      // elsewhere, x has moved on to a credential the inventory does not list
+    test('a device restored from a snapshot is judged by its restored record, not by what its slot held or its exporter cached', () => {
+      // elsewhere, x has moved on to a credential that instance's inventory lists: clean there
       const elsewhere = createCore(engine, { capacity: 1024 }, 512);
-      elsewhere.setInventory(inv);
+      elsewhere.setInventory(buildInventoryImage(inventory([device('x', { credentials: [{ id: 'cred-1' }, { id: 'cred-2' }] })])));
       const away = series(6, { deviceId: 'x', credential: 'cred-2' }, 30_000, T0 + 600_000, 20);
-      assert.ok(batch(elsewhere, away).every((r) => r.reasons & Reason.CREDENTIAL_NOT_ENROLLED));
-      // here, x was judged valid with its enrolled credential, then its state comes back
+      assert.ok(batch(elsewhere, away).every((r) => (r.reasons & INVENTORY_BITS) === 0));
+      // here, where only cred-1 is enrolled, x was judged valid with it, then its state
+      // (cred-2, and whatever the exporter's record held besides) comes back
       const here = createCore(engine, { capacity: 1024 }, 512);
-      here.setInventory(inv);
+      here.setInventory(buildInventoryImage(inventory([device('x', { credentials: [{ id: 'cred-1' }] })])));
       assert.ok(batch(here, series(6, { deviceId: 'x', credential: 'cred-1' })).every((r) => (r.reasons & INVENTORY_BITS) === 0));
       here.importPartition(elsewhere.exportPartition(0));
       const next = series(3, { deviceId: 'x', credential: 'cred-2' }, 30_000, T0 + 600_000 + 6 * 30_000, 26);
@@ -243,6 +243,27 @@ for (const engine of ENGINES) {
           Reason.SOURCE_OUT_OF_RANGE | Reason.FIRMWARE_BELOW_MINIMUM,
         ],
       );
+    });
+
+    test('a device judged clean that changes credential, source or firmware is judged anew at once', () => {
+      // ok-1 keeps to its record for a while (judged from the cache), then changes one thing
+      const inv = inventory([device('ok-1', { credentials: [{ id: 'sha256:ok-1' }, { id: 'sha256:next' }] })]); // 10.1.0.0/16, minimum 2.0.0
+      const cases: [Partial<Msg>, number][] = [
+        [{ credential: 'sha256:stolen' }, Reason.CREDENTIAL_NOT_ENROLLED],
+        [{ credential: 'sha256:next' }, 0],
+        [{ source: '10.9.9.9' }, Reason.SOURCE_OUT_OF_RANGE],
+        [{ source: '10.1.200.1' }, 0],
+        [{ firmware: '1.9.0' }, Reason.FIRMWARE_BELOW_MINIMUM],
+        [{ firmware: '3.0.0' }, 0],
+      ];
+      for (const [change, bits] of cases) {
+        const msgs = [...series(6, { deviceId: 'ok-1' }), ...series(3, { deviceId: 'ok-1', ...change }, 30_000, T0 + 6 * 30_000, 6)];
+        assert.deepEqual(
+          run(msgs, inv).map((r) => r.reasons & INVENTORY_BITS),
+          [0, 0, 0, 0, 0, 0, bits, bits, bits],
+          JSON.stringify(change),
+        );
+      }
     });
 
     test('a slot given to another device after an eviction is judged for the new device', () => {

@@ -10,7 +10,7 @@ import { ALERT_KINDS, NO_REASON, SWEEP_MESSAGE, V } from '../../src/core/layout'
 import { decodeSnapshot, encodeSnapshot, SnapshotError } from '../../src/core/snapshot';
 import { createFleet } from '../../src/ingest/simulator';
 import { hashString } from '../../src/core/reference/hash';
-import { REC } from '../../src/core/record';
+import { inlineIdLength, REC } from '../../src/core/record';
 import { crc32 } from 'node:zlib';
 
 const PARTITIONS = 4;
@@ -107,15 +107,35 @@ describe('partition snapshots', () => {
     }
   });
 
+  /**
+   * `state` encoded as a snapshot of an older version, whose records had flags as a u16 at
+   * 80, the metric count at 82 and the inline id's length at 83 (255: not inline, the id
+   * bytes then whatever the slot held before).
+   */
+  function olderSnapshot(state: ReturnType<Core['exportPartition']>, version: number): Uint8Array {
+    const old = state.records.slice();
+    for (let r = 0; r < old.length; r += REC.SIZE) {
+      const flags = old[r + REC.FLAGS];
+      const metricCount = old[r + REC.METRIC_COUNT];
+      const idLength = inlineIdLength(old, r);
+      old[r + 80] = flags;
+      old[r + 81] = 0;
+      old[r + 82] = metricCount;
+      old[r + 83] = idLength === 0 ? 255 : idLength;
+      if (idLength === 0) old.fill(0x5a, r + REC.ID, r + REC.ID + 16);
+    }
+    const bytes = encodeSnapshot({ ...state, records: old });
+    const v = new DataView(bytes.buffer);
+    v.setUint32(4, version, true);
+    v.setUint32(bytes.length - 4, crc32(bytes.subarray(0, bytes.length - 4)), true);
+    return bytes;
+  }
+
   test('a version-1 snapshot (metric fields of the older level model) restores its devices and relearns their metrics', () => {
     const core = createCore('wasm', PARAMS);
     score(core, msgs.slice(0, 5000), []);
     const state = core.exportPartition(1);
-    const bytes = encodeSnapshot(state);
-    const v1 = bytes.slice();
-    new DataView(v1.buffer).setUint32(4, 1, true);
-    new DataView(v1.buffer).setUint32(v1.length - 4, crc32(v1.subarray(0, v1.length - 4)), true);
-    const back = decodeSnapshot(v1).state;
+    const back = decodeSnapshot(olderSnapshot(state, 1)).state;
     assert.deepEqual(back.ids, state.ids);
     let learnt = 0;
     for (let i = 0; i < state.ids.length; i++) {
@@ -123,6 +143,7 @@ describe('partition snapshots', () => {
       for (let j = 0; j < 8; j++) learnt += state.records[r + REC.METRIC_N + j];
       const expected = state.records.slice(r, r + REC.SIZE);
       expected.fill(0, REC.METRIC_N, REC.METRIC_N + 8);
+      expected.fill(0, REC.INVENTORY, REC.INVENTORY + 2);
       assert.deepEqual(back.records.slice(r, r + REC.SIZE), expected);
     }
     assert.ok(learnt > 0, 'the devices had learnt metrics');
@@ -135,13 +156,12 @@ describe('partition snapshots', () => {
     const core = createCore('wasm', PARAMS);
     score(core, msgs.slice(0, 5000), []);
     const state = core.exportPartition(1);
-    const bytes = encodeSnapshot(state);
-    // a version-3 snapshot restores its counts as they were
-    assert.deepEqual(decodeSnapshot(bytes).state.records, state.records);
-    // as a version-2 build wrote it: the low 4 bits of each hash word were the name's own
-    const v2 = bytes.slice();
+    // a snapshot of this version restores its counts as they were
+    assert.deepEqual(decodeSnapshot(encodeSnapshot(state)).state.records, state.records);
+    // as a version-2 build wrote it (the older record layout): the low 4 bits of each hash
+    // word were the name's own
+    const v2 = olderSnapshot(state, 2);
     const dv = new DataView(v2.buffer);
-    dv.setUint32(4, 2, true);
     const HEADER = 40;
     const wordAt = (i: number, j: number) => HEADER + i * (8 + REC.SIZE) + 8 + REC.METRIC_HASH + j * REC.METRIC_STRIDE;
     const counts = state.ids.map((_, i) => state.records[i * REC.SIZE + REC.METRIC_COUNT]);
@@ -153,6 +173,7 @@ describe('partition snapshots', () => {
       const r = i * REC.SIZE;
       const expected = state.records.slice(r, r + REC.SIZE);
       for (let j = 0; j < 8; j++) expected[REC.METRIC_HASH + j * REC.METRIC_STRIDE] |= 15;
+      expected.fill(0, REC.INVENTORY, REC.INVENTORY + 2);
       assert.deepEqual(back.records.slice(r, r + REC.SIZE), expected, `device ${i}`);
       words += counts[i];
     }
@@ -166,6 +187,28 @@ describe('partition snapshots', () => {
     assert.ok(before > 0);
     score(restored, msgs.slice(5000, 8000).filter((m) => m.partition === 1), []);
     assert.equal(restored.describe(restored.findDevice(id))!.metrics.length, before);
+  });
+
+  test('a version-3 snapshot (the record layout before the inventory verdict cache entry) restores byte for byte, ids included', () => {
+    const core = createCore('wasm', PARAMS);
+    score(core, msgs.slice(0, 5000), []);
+    const state = core.exportPartition(1);
+    // a device whose id is not inline: its id bytes in the older record are garbage
+    const long = state.records.slice();
+    long.fill(0, REC.ID, REC.ID + 16);
+    const withLong = { ...state, records: long };
+    const back = decodeSnapshot(olderSnapshot(withLong, 3)).state;
+    for (let i = 0; i < state.ids.length; i++) {
+      const r = i * REC.SIZE;
+      const expected = long.slice(r, r + REC.SIZE);
+      expected.fill(0, REC.INVENTORY, REC.INVENTORY + 2);
+      assert.deepEqual(back.records.slice(r, r + REC.SIZE), expected);
+    }
+    for (const engine of ENGINES) {
+      const restored = createCore(engine, PARAMS);
+      restored.importPartition(back);
+      for (const id of state.ids.slice(0, 20)) assert.equal(restored.deviceId(restored.findDevice(id)), id, engine);
+    }
   });
 
   const pairs: [Engine, Engine][] = [...ENGINES.map((e) => [e, e] as [Engine, Engine]), ['wasm', 'reference'], ['reference', 'wasm']];

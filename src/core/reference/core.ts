@@ -52,7 +52,7 @@ export class ReferenceCore implements Core {
     this.state = new DeviceState(this.params.capacity);
     this.creds = new CredentialIndex(this.params.capacity);
     this.detectors = new Detectors(this.params, this.state, this.creds);
-    this.inventoryCache = new InventoryCache(this.state.slots, options.inventoryCache ?? true);
+    this.inventoryCache = new InventoryCache(this.state, options.inventoryCache ?? true);
     this.out = new DataView(new ArrayBuffer(2 * maxBatch * V.SIZE));
     this.input = {
       deviceHi: 0, deviceLo: 0, ts: 0, hasSeq: false, seq: 0, hasSource: false, sourceHi: 0, sourceLo: 0,
@@ -107,8 +107,7 @@ export class ReferenceCore implements Core {
       const lo = state.keys[2 * i + 1];
       let s = st.find(hi, lo);
       if (s < 0) s = st.claim(hi, lo);
-      this.inventoryCache.forget(s);
-      readRecord(st, s, view, i * REC.SIZE);
+      readRecord(st, s, view, i * REC.SIZE); // (which clears the slot's inventory verdict cache entry)
       st.ids[s] = state.ids[i];
       st.partition[s] = state.partition;
     }
@@ -144,7 +143,7 @@ export class ReferenceCore implements Core {
 
 
   setInventory(image: Uint8Array | undefined): void {
-    this.inventoryCache.renew();
+    this.inventoryCache.sweep();
     this.inventory = image ? new InventoryCheck(image) : undefined;
   }
 
@@ -201,14 +200,12 @@ export class ReferenceCore implements Core {
       if (isNew) {
         s = st.claim(r.deviceHi, r.deviceLo);
         st.ids[s] = r.deviceId;
-        this.inventoryCache.forget(s);
       }
       st.partition[s] = this.currentPartition;
       f.reset();
-      // (whether the event presents what the record holds, before scoring changes it)
-      const same = this.inventory !== undefined && !isNew && InventoryCache.sameAsRecord(e, st, s);
       this.detectors.score(e, s, isNew, a, f);
-      if (this.inventory) this.inventoryCache.check(this.inventory, e, a, f, st, s, same);
+      // judged from the slot's verdict cache entry when it holds (initDevice cleared a new device's)
+      if (this.inventory) this.inventoryCache.check(this.inventory, e, r.flags, a, f, s);
       f.write(out, at, r.ts, a, s, i);
       this.events++;
 

@@ -240,6 +240,7 @@ export class Detectors {
     if (ts < lastTs - p.replayToleranceMs && !fitsMain) {
       const main = st.seqMain[s];
       f.flag(B.REPLAY, S.REPLAY_TIME_BACK, lastTs, ts, main >= 0 ? main : -1, e.hasSeq ? e.seq : -1);
+      st.inventory[s] = 0;
       return;
     }
 
@@ -283,6 +284,7 @@ export class Detectors {
           } else {
             f.flag(B.REPLAY, S.REPLAY_SAME_SEQ, lastTs, ts, main, seq);
             st.flags[s] = flags;
+            st.inventory[s] = 0;
             return;
           }
         } else if (d < 0 && seq <= p.rebootSeqMax) {
@@ -322,6 +324,7 @@ export class Detectors {
       if (curHi === 0 && curLo === 0) {
         st.sourceHi[s] = e.sourceHi;
         st.sourceLo[s] = e.sourceLo;
+        st.inventory[s] = 0;
       } else if (curHi !== e.sourceHi || curLo !== e.sourceLo) {
         let flips = 1;
         if (e.sourceHi === st.prevSourceHi[s] && e.sourceLo === st.prevSourceLo[s] && a - st.sourceChangedAt[s] <= W) {
@@ -339,6 +342,7 @@ export class Detectors {
         st.sourceHi[s] = e.sourceHi;
         st.sourceLo[s] = e.sourceLo;
         st.sourceChangedAt[s] = a;
+        st.inventory[s] = 0;
         if (sameNet) flags &= ~Flag.SOURCE_MOVED_NET;
         else flags |= Flag.SOURCE_MOVED_NET;
       }
@@ -353,6 +357,7 @@ export class Detectors {
       if (curHi === 0 && curLo === 0) {
         st.credHi[s] = e.credHi;
         st.credLo[s] = e.credLo;
+        st.inventory[s] = 0;
         flags = this.credentialShared(e, s, a, f) ? flags | Flag.CRED_OWNER : flags & ~Flag.CRED_OWNER;
       } else if (curHi !== e.credHi || curLo !== e.credLo) {
         let flips = 1;
@@ -368,6 +373,7 @@ export class Detectors {
         st.credHi[s] = e.credHi;
         st.credLo[s] = e.credLo;
         st.credChangedAt[s] = a;
+        st.inventory[s] = 0;
         flags = this.credentialShared(e, s, a, f) ? flags | Flag.CRED_OWNER : flags & ~Flag.CRED_OWNER;
       }
     }
@@ -375,13 +381,17 @@ export class Detectors {
     // Firmware: upgrades are normal, going back is not.
     if (e.hasFirmware) {
       const cur = st.firmware[s];
-      if (cur === 0) st.firmware[s] = e.firmware;
-      else if (e.firmware < cur) {
+      if (cur === 0) {
+        st.firmware[s] = e.firmware;
+        st.inventory[s] = 0;
+      } else if (e.firmware < cur) {
         f.flag(B.FIRMWARE_DOWNGRADE, S.FIRMWARE_DOWNGRADE, cur, e.firmware, 0, 0);
         st.firmware[s] = e.firmware;
+        st.inventory[s] = 0;
       } else if (e.firmware > cur) {
         f.info(Reason.FIRMWARE_UPGRADE);
         st.firmware[s] = e.firmware;
+        st.inventory[s] = 0;
       }
     }
 
@@ -471,6 +481,7 @@ export class Detectors {
     st.credFlips[s] = 0;
     st.flags[s] = 0;
     st.metricCount[s] = 0;
+    st.inventory[s] = 0;
     for (let j = 0; j < 8; j++) {
       st.metricN[s * 8 + j] = 0;
       st.metricHash[s * 8 + j] = 0;

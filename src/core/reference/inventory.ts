@@ -110,47 +110,39 @@ export class InventoryCheck {
   }
 }
 
-// The verdict cache of assembly/inventory.ts (its comment explains it): one u32 per device
-// table slot — the fields the checked event presented, what it raised (only nothing,
-// revoked_credential, unknown_device), the inventory's generation, and a lower bound on the
-// matched credential's expiry in 2^22 ms steps. It holds for the values the device's
-// record has now, and only while those are the event's own.
-const PRESENT_CRED = 1;
-const PRESENT_SOURCE = 2;
-const PRESENT_FIRMWARE = 4;
-const OUT_REVOKED = 8;
-const OUT_UNKNOWN = 16;
-const GEN_SHIFT = 5;
-const GEN_MAX = 127;
-const KEY_MASK = 0xfe7;
-const UNTIL_SHIFT = 12;
-const UNTIL_MAX = 0xfffff;
-const UNTIL_UNIT = 4194304;
+// The verdict cache of assembly/inventory.ts (its comment explains it): a u16 entry per
+// device, in its state (DeviceState.inventory, which scoring clears when it changes the
+// credential, source or firmware held or replays) — the fields the checked event presented,
+// what it raised (only nothing, revoked_credential, unknown_device), and a lower bound on
+// the matched credential's expiry in 2^23 ms steps from expiryBase.
+const ENTRY = 1;
+const PRESENT_MASK = 0xe; // Has.SOURCE | Has.CREDENTIAL | Has.FIRMWARE
+const KEY_MASK = 0xf;
+const OUT_REVOKED = 16;
+const OUT_UNKNOWN = 32;
+const UNTIL_SHIFT = 6;
+const UNTIL_MAX = 0x3ff;
+const UNTIL_UNIT = 8388608;
+const REBASE_AFTER = 512 * UNTIL_UNIT;
 const CACHEABLE = (1 << B_REVOKED_CREDENTIAL) | (1 << B_UNKNOWN_DEVICE);
 const INVENTORY_REASONS = 0x3f << B_UNKNOWN_DEVICE; // bits 11–16
 
 export class InventoryCache {
-  private tags: Uint32Array | undefined;
-  private generation = 0;
+  private expiryBase = -1;
+  private entries = false;
 
   /** `enabled` false: every event is checked against the image (the tests' oracle for the cache). */
   constructor(
-    private readonly slots: number,
+    private readonly st: DeviceState,
     private readonly enabled = true,
   ) {}
 
-  /** Another image (or none) switched in: every entry is of an older generation now. */
-  renew(): void {
-    this.tags ??= new Uint32Array(this.slots);
-    if (++this.generation > GEN_MAX) {
-      this.tags.fill(0);
-      this.generation = 1;
-    }
-  }
-
-  /** The slot holds another device, or a restored one. */
-  forget(slot: number): void {
-    if (this.tags) this.tags[slot] = 0;
+  /** Clear every entry: another image (or none) switched in, or the expiry base moves. */
+  sweep(): void {
+    const st = this.st;
+    if (this.entries) for (let s = 0; s < st.slots; s++) if (st.keyHi[s] !== 0 || st.keyLo[s] !== 0) st.inventory[s] = 0;
+    this.entries = false;
+    this.expiryBase = -1;
   }
 
   /** Whether every field the event presents equals what the device's record holds. */
@@ -163,32 +155,41 @@ export class InventoryCache {
   }
 
   /**
-   * Check an event of slot `s` (already scored) against `inv`: from the cache when `same`
-   * (sameAsRecord before scoring) and the entry is of this generation and these fields,
-   * else by the image, rewriting the entry.
+   * Check an event of slot `s` (already scored; `has`: its Has bits) against `inv`: from
+   * the slot's entry when it presents the fields the entry was checked with and the
+   * credential had not expired by `a`, else by the image, rewriting the entry.
    */
-  check(inv: InventoryCheck, e: EventInput, a: number, f: Findings, st: DeviceState, s: number, same: boolean): void {
+  check(inv: InventoryCheck, e: EventInput, has: number, a: number, f: Findings, s: number): void {
     if (!this.enabled) {
       inv.check(e, a, f);
       return;
     }
-    const tags = this.tags!;
-    const present = (e.hasCred ? PRESENT_CRED : 0) | (e.hasSource ? PRESENT_SOURCE : 0) | (e.hasFirmware ? PRESENT_FIRMWARE : 0);
-    const tag = tags[s];
-    if (same && (tag & KEY_MASK) === ((this.generation << GEN_SHIFT) | present) && a < (tag >>> UNTIL_SHIFT) * UNTIL_UNIT) {
-      inv.replay(tag, f);
+    const st = this.st;
+    const entry = st.inventory[s];
+    if ((entry & KEY_MASK) === ((has & PRESENT_MASK) | ENTRY) && a < (entry >>> UNTIL_SHIFT) * UNTIL_UNIT + this.expiryBase) {
+      inv.replay(entry, f);
       return;
     }
     inv.check(e, a, f);
     // what the check raised: the inventory's reason bits, which nothing else sets
     const raised = f.reasons & INVENTORY_REASONS;
     if ((raised & ~CACHEABLE) !== 0 || !InventoryCache.sameAsRecord(e, st, s)) {
-      tags[s] = 0;
+      st.inventory[s] = 0;
+      return;
+    }
+    if (this.expiryBase < 0) this.expiryBase = Math.floor(a / UNTIL_UNIT) * UNTIL_UNIT;
+    else if (a - this.expiryBase >= REBASE_AFTER) {
+      this.sweep();
+      this.expiryBase = Math.floor(a / UNTIL_UNIT) * UNTIL_UNIT;
+    }
+    const x = inv.matchedExpires - this.expiryBase;
+    const until = x >= UNTIL_MAX * UNTIL_UNIT ? UNTIL_MAX : Math.floor(x / UNTIL_UNIT);
+    if (!(until >= 1)) {
+      st.inventory[s] = 0;
       return;
     }
     const outcome = (raised & (1 << B_REVOKED_CREDENTIAL) ? OUT_REVOKED : 0) | (raised & (1 << B_UNKNOWN_DEVICE) ? OUT_UNKNOWN : 0);
-    const x = inv.matchedExpires;
-    const until = x >= UNTIL_MAX * UNTIL_UNIT ? UNTIL_MAX : x < UNTIL_UNIT ? 0 : Math.floor(x / UNTIL_UNIT);
-    tags[s] = ((until << UNTIL_SHIFT) | (this.generation << GEN_SHIFT) | outcome | present) >>> 0;
+    st.inventory[s] = (until << UNTIL_SHIFT) | outcome | (has & PRESENT_MASK) | ENTRY;
+    this.entries = true;
   }
 }

@@ -54,6 +54,8 @@ export class DeviceState {
   readonly sourceFlips: Uint16Array;
   readonly credFlips: Uint16Array;
   readonly flags: Uint16Array;
+  /** The inventory verdict cache entry (./inventory.ts InventoryCache; assembly/inventory.ts explains it). */
+  readonly inventory: Uint16Array;
   readonly metricCount: Uint8Array;
   readonly metricN: Uint8Array; // × 8
   readonly metricHash: Uint32Array; // × 8
@@ -99,6 +101,7 @@ export class DeviceState {
     this.sourceFlips = new Uint16Array(n);
     this.credFlips = new Uint16Array(n);
     this.flags = new Uint16Array(n);
+    this.inventory = new Uint16Array(n);
     this.metricCount = new Uint8Array(n);
     this.metricN = new Uint8Array(n * 8);
     this.metricHash = new Uint32Array(n * 8);
