@@ -20,7 +20,8 @@
 //       one core per tree scores --warm messages (3,000,000) untimed, then the next
 //       --messages in chunks of 100,000, tree after tree (the order alternating chunk by
 //       chunk); reports each tree's rate and the median and quartiles of its per-chunk
-//       ratios to the first tree's, by wall clock and by CPU time
+//       ratios to the first tree's, by wall clock and by CPU time (with --inventory, the
+//       first tree's core without and with the inventory are two of them)
 //
 // Each DIR is a built checkout of the project (src/ and build/core.wasm), e.g. the
 // baseline: git archive <rev> | tar -x -C DIR && (cd DIR && npm ci && npm run build:wasm).
@@ -157,6 +158,7 @@ if (values.steady) {
   };
   const cores = trees.map((tree) => {
     const core = new tree.WasmCore({ capacity }, tree.batch);
+    if (tree.image) core.setInventory(tree.image);
     feed(core, 0, WARM);
     return core;
   });
