@@ -32,6 +32,7 @@ import { join } from 'node:path';
 import { createFleet } from '../src/ingest/simulator';
 import { buildInventoryImage } from '../src/inventory/image';
 import { benchInventory } from './inventory';
+import { batchLaps } from './floors';
 
 const { values } = parseArgs({
   options: {
@@ -100,15 +101,7 @@ log(`  ${count.toLocaleString('en')} messages, ${(size / count).toFixed(0)} byte
  * first batch.
  */
 function pass(make: () => Core, floor?: number[], made?: Core): number {
-  let t = performance.now();
-  let b = 0;
-  const lap = () => {
-    if (!floor) return;
-    const now = performance.now();
-    floor[b] = Math.min(floor[b] ?? Infinity, now - t);
-    t = now;
-    b++;
-  };
+  const lap = batchLaps(floor);
   const core = made ?? make();
   const alerts = feed(core, messages, 0, lap);
   core.destroy();
@@ -277,14 +270,7 @@ if (STEADY_ROUNDS > 0) {
       const floor = e.name === 'reference' ? undefined : steadyFloor[e.name];
       const start = performance.now();
       const cpu = process.cpuUsage();
-      let t = start;
-      let b = 0;
-      const lap = () => {
-        const now = performance.now();
-        if (floor) floor[b] = Math.min(floor[b] ?? Infinity, now - t);
-        t = now;
-        b++;
-      };
+      const lap = batchLaps(floor, start);
       feed(core, steadyMessages, WARM, lap);
       lap();
       const used = process.cpuUsage(cpu);

@@ -33,6 +33,7 @@ import { createFleet } from '../src/ingest/simulator';
 import type { Core } from '../src/core/core';
 import type { Inventory } from '../src/inventory/model';
 import { benchInventory } from './inventory';
+import { batchLaps } from './floors';
 
 const { values, positionals } = parseArgs({
   allowPositionals: true,
@@ -101,13 +102,7 @@ function pass(tree: (typeof trees)[number], floor?: number[]): number {
   const start = t;
   const cpuStart = process.cpuUsage();
   let verdicts = 0;
-  let b = 0;
-  const lap = () => {
-    const now = performance.now();
-    if (floor) floor[b] = Math.min(floor[b] ?? Infinity, now - t);
-    t = now;
-    b++;
-  };
+  const lap = batchLaps(floor, t);
   for (let i = 0; i < count; i++) {
     if (!core.add(messages[i], arrivals[i])) {
       verdicts += core.score();
