@@ -12,6 +12,7 @@ import { decodeDevice, DeviceRecord } from './device';
 import { hashOut, hashString } from './reference/hash';
 import { inlineIdLength, REC } from './record';
 import type { PartitionState } from './snapshot';
+import { isInventoryImage } from '../inventory/image';
 
 interface CoreExports {
   memory: WebAssembly.Memory;
@@ -204,6 +205,9 @@ export class WasmCore implements Core {
       this.x.inventoryUse(0);
       return;
     }
+    // judged before it is written: the region may hold the image in use, which a rejected
+    // one must not replace (the reference keeps it too)
+    if (!isInventoryImage(image)) throw new Error('not an inventory image');
     const at = this.x.inventoryReserve(image.byteLength);
     if (this.mem.buffer !== this.x.memory.buffer) this.makeViews();
     this.mem.set(image, at);

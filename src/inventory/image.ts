@@ -40,6 +40,13 @@ export const H = {
   BYTES: 40,
 } as const;
 export const HEADER = 64;
+
+/** Whether `image` has an image's header: the magic, and its own length where the header says. */
+export function isInventoryImage(image: Uint8Array): boolean {
+  if (image.byteLength < HEADER) return false;
+  const v = new DataView(image.buffer, image.byteOffset, image.byteLength);
+  return v.getUint32(H.MAGIC, true) === INVENTORY_MAGIC && v.getUint32(H.BYTES, true) === image.byteLength;
+}
 export const FLAG_DEVICES = 1;
 export const RULE_IPV4 = 0;
 export const RULE_EXACT = 1;

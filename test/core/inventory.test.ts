@@ -155,6 +155,18 @@ for (const engine of ENGINES) {
       );
     });
 
+    test('an image the core rejects leaves the inventory in use in place', () => {
+      const core = createCore(engine, { capacity: 1024 }, 512);
+      core.setInventory(buildInventoryImage(inventory([device('someone-else')])));
+      const good = buildInventoryImage(inventory([device('late')]));
+      const bad = good.slice();
+      bad[0] ^= 0xff; // its magic
+      assert.throws(() => core.setInventory(bad), /not an inventory image/);
+      assert.throws(() => core.setInventory(good.subarray(0, 32)), /not an inventory image/);
+      const rows = batch(core, series(3, { deviceId: 'late' }));
+      assert.ok(rows.every((r) => (r.reasons & Reason.UNKNOWN_DEVICE) !== 0), 'the inventory before the bad one still applies');
+    });
+
     // Both cores keep each device's last inventory verdict and reuse it while the device
     // presents the same credential, source and firmware: these are the ways it could go stale.
 

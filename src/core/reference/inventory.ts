@@ -3,7 +3,7 @@
 
 import { Findings, EventInput, S, sourceNumber } from './detectors';
 import type { DeviceState } from './state';
-import { CRED_SIZE, FLAG_DEVICES, H, INVENTORY_MAGIC, RULE_IPV4, RULE_SIZE, SLOT, SLOT_SIZE } from '../../inventory/image';
+import { CRED_SIZE, FLAG_DEVICES, H, isInventoryImage, RULE_IPV4, RULE_SIZE, SLOT, SLOT_SIZE } from '../../inventory/image';
 
 const B_UNKNOWN_DEVICE = 11;
 const B_REVOKED_CREDENTIAL = 12;
@@ -23,9 +23,7 @@ export class InventoryCheck {
 
   constructor(image: Uint8Array) {
     const v = (this.v = new DataView(image.buffer, image.byteOffset, image.byteLength));
-    if (v.getUint32(H.MAGIC, true) !== INVENTORY_MAGIC || v.getUint32(H.BYTES, true) !== image.byteLength) {
-      throw new Error('not an inventory image');
-    }
+    if (!isInventoryImage(image)) throw new Error('not an inventory image');
     this.listsDevices = (v.getUint32(H.FLAGS, true) & FLAG_DEVICES) !== 0;
     this.deviceSlots = v.getUint32(H.DEVICE_SLOTS, true);
     this.revokedSlots = v.getUint32(H.REVOKED_SLOTS, true);
