@@ -54,6 +54,7 @@ const MIN_SAMPLES = Number(values['min-samples'] ?? 5);
 const ROUNDS = Number(values.rounds ?? 9);
 const INVENTORY_ONLY = values['inventory-only'] ?? false;
 const STEADY_ROUNDS = INVENTORY_ONLY ? 0 : Number(values['steady-rounds'] ?? 3);
+const STEADY_CHUNK = 100_000;
 const WARM = STEADY_ROUNDS > 0 ? Number(values.warm ?? 3_000_000) : 0;
 const log = (s: string) => {
   if (!values.json) process.stderr.write(s + '\n');
@@ -242,9 +243,11 @@ function quantile(a: number[], q: number): number {
 }
 
 // ---- the steady state: a core that knows its fleet ---------------------------------
-// Each round makes one core per engine, scores the WARM messages untimed, collects, then
-// times the next MESSAGES; the two WASM engines swap places every round, the reference
-// comes last, and the median round is reported. Warming the reference is slow (it runs at a tenth of the
+// Each round makes one core per engine and scores the WARM messages untimed. The two WASM
+// cores (without and with the inventory) are then timed on the next MESSAGES side by
+// side, in chunks of STEADY_CHUNK taken in turn (the one to go first alternating), so that
+// both meet the same stretch of the machine's weather; the reference comes last, alone.
+// The median round is reported. Warming the reference is slow (it runs at a tenth of the
 // WASM core's rate), so these rounds take most of the benchmark's time.
 const steady = { wasm: [] as number[], inventory: [] as number[], reference: [] as number[], devices: 0 };
 // for the inventory's cost in the steady state, as for fresh cores: the process's CPU time
@@ -253,31 +256,51 @@ const steady = { wasm: [] as number[], inventory: [] as number[], reference: [] 
 const steadyCpu = { wasm: [] as number[], inventory: [] as number[] };
 const steadyFloor = { wasm: [] as number[], inventory: [] as number[] };
 if (STEADY_ROUNDS > 0) {
-  log(`  steady state: ${STEADY_ROUNDS} rounds, each engine timed on ${count.toLocaleString('en')} messages after ${WARM.toLocaleString('en')} untimed`);
+  log(`  steady state: ${STEADY_ROUNDS} rounds, each engine timed on ${count.toLocaleString('en')} messages after ${WARM.toLocaleString('en')} untimed (the two WASM engines in alternated chunks of ${STEADY_CHUNK.toLocaleString('en')})`);
   const engines = [
     { name: 'wasm' as const, make: makeWasm },
     { name: 'inventory' as const, make: makeWasmInventory },
     { name: 'reference' as const, make: makeRef },
   ];
   for (let r = 0; r < STEADY_ROUNDS; r++) {
-    // the two WASM engines alternate side by side; the reference (whose passes leave the
-    // most behind) goes last, so that neither follows it
-    for (const e of r % 2 ? [engines[1], engines[0], engines[2]] : engines) {
+    const pair = engines.slice(0, 2).map((e) => {
       const core = e.make();
       warmUp(core, 0, WARM);
-      steady.devices = core.stats().devices;
-      gc?.();
-      const floor = e.name === 'reference' ? undefined : steadyFloor[e.name];
-      const start = performance.now();
-      const cpu = process.cpuUsage();
-      const lap = batchLaps(floor, start);
-      feed(core, steadyMessages, WARM, lap);
-      lap();
-      const used = process.cpuUsage(cpu);
-      steady[e.name].push(count / ((performance.now() - start) / 1000));
-      if (e.name !== 'reference') steadyCpu[e.name].push(count / ((used.user + used.system) / 1e6));
-      core.destroy();
+      return { e, core, ms: 0, cpuMs: 0, batches: 0 };
+    });
+    steady.devices = pair[0].core.stats().devices;
+    gc?.();
+    for (let at = 0, c = 0; at < count; at += STEADY_CHUNK, c++) {
+      const chunk = steadyMessages.slice(at, at + STEADY_CHUNK);
+      for (const p of (r + c) % 2 ? [pair[1], pair[0]] : pair) {
+        const start = performance.now();
+        const cpu = process.cpuUsage();
+        let batches = 0;
+        const lap = batchLaps(steadyFloor[p.e.name], start, p.batches);
+        feed(p.core, chunk, WARM + at, () => {
+          lap();
+          batches++;
+        });
+        lap();
+        p.batches += batches + 1;
+        const used = process.cpuUsage(cpu);
+        p.ms += performance.now() - start;
+        p.cpuMs += (used.user + used.system) / 1000;
+      }
     }
+    for (const p of pair) {
+      steady[p.e.name].push(count / (p.ms / 1000));
+      steadyCpu[p.e.name].push(count / (p.cpuMs / 1000));
+      p.core.destroy();
+    }
+    // the reference (whose passes leave the most behind) alone, after both
+    const ref = engines[2].make();
+    warmUp(ref, 0, WARM);
+    gc?.();
+    const start = performance.now();
+    feed(ref, steadyMessages, WARM);
+    steady.reference.push(count / ((performance.now() - start) / 1000));
+    ref.destroy();
     log(`    round ${String(r + 1).padStart(2)}: wasm ${fmtRate(steady.wasm[r])}  with the inventory ${fmtRate(steady.inventory[r])} (${(steady.inventory[r] / steady.wasm[r]).toFixed(3)})  reference ${fmtRate(steady.reference[r])}  ratio ${(steady.wasm[r] / steady.reference[r]).toFixed(2)}`);
   }
 }
