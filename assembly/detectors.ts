@@ -148,12 +148,28 @@ export function sourceNumber(k: u64): f64 {
 
 /**
  * The record's inventory verdict (assembly/inventory.ts) no longer holds: scoring changed
- * the credential, source or firmware the record holds (or left them while the event
- * presented others: a replay). The one rule that lets a check trust the entry without
- * comparing the event with the record; the usual event changes none of them.
+ * the credential, source or firmware the record holds (setSource, setCredential,
+ * setFirmware: the only writes of those fields while scoring), or left them while the
+ * event presented others (a replay). The one rule that lets a check trust the entry
+ * without comparing the event with the record; the usual event changes none of them.
  */
 @inline function forgetInventoryVerdict(rec: usize): void {
   store<u16>(rec + R_INVENTORY, 0);
+}
+
+@inline function setSource(rec: usize, v: u64): void {
+  store<u64>(rec + R_SOURCE, v);
+  forgetInventoryVerdict(rec);
+}
+
+@inline function setCredential(rec: usize, v: u64): void {
+  store<u64>(rec + R_CRED, v);
+  forgetInventoryVerdict(rec);
+}
+
+@inline function setFirmware(rec: usize, v: f64): void {
+  store<f64>(rec + R_FIRMWARE, v);
+  forgetInventoryVerdict(rec);
 }
 
 /** Score one valid parsed event (`pr`: P record) of device slot `s` arriving at `a`. */
@@ -260,8 +276,7 @@ export function scoreEvent(pr: usize, s: u32, isNew: bool, a: f64): void {
     const src = load<u64>(pr + P.SOURCE_HASH);
     const cur = load<u64>(rec + R_SOURCE);
     if (cur == 0) {
-      store<u64>(rec + R_SOURCE, src);
-      forgetInventoryVerdict(rec);
+      setSource(rec, src);
     } else if (cur != src) {
       let flips: u32 = 1;
       if (src == load<u64>(rec + R_PREV_SOURCE) && a - load<f64>(rec + R_SOURCE_CHANGED_AT) <= W) {
@@ -275,9 +290,8 @@ export function scoreEvent(pr: usize, s: u32, isNew: bool, a: f64): void {
       if (flips >= 2) flag(B_CLONE, flips >= 3 ? S_CLONE_SOURCES_3 : S_CLONE_SOURCES_2, was, now, CLONE_BY_SOURCES, <f64>flips);
       store<u16>(rec + R_SOURCE_FLIPS, <u16>flips);
       store<u64>(rec + R_PREV_SOURCE, cur);
-      store<u64>(rec + R_SOURCE, src);
+      setSource(rec, src);
       store<f64>(rec + R_SOURCE_CHANGED_AT, a);
-      forgetInventoryVerdict(rec);
       if (sameNet) flags &= ~F_SOURCE_MOVED_NET;
       else flags |= F_SOURCE_MOVED_NET;
     }
@@ -289,8 +303,7 @@ export function scoreEvent(pr: usize, s: u32, isNew: bool, a: f64): void {
     const c = load<u64>(pr + P.CRED_HASH);
     const cur = load<u64>(rec + R_CRED);
     if (cur == 0) {
-      store<u64>(rec + R_CRED, c);
-      forgetInventoryVerdict(rec);
+      setCredential(rec, c);
       flags = credentialShared(pr, s, a) ? flags | F_CRED_OWNER : flags & ~F_CRED_OWNER;
     } else if (cur != c) {
       let flips: u32 = 1;
@@ -302,9 +315,8 @@ export function scoreEvent(pr: usize, s: u32, isNew: bool, a: f64): void {
       flag(B_CREDENTIAL_CHANGE, score, -1, -1, 0, <f64>flips);
       store<u16>(rec + R_CRED_FLIPS, <u16>flips);
       store<u64>(rec + R_PREV_CRED, cur);
-      store<u64>(rec + R_CRED, c);
+      setCredential(rec, c);
       store<f64>(rec + R_CRED_CHANGED_AT, a);
-      forgetInventoryVerdict(rec);
       flags = credentialShared(pr, s, a) ? flags | F_CRED_OWNER : flags & ~F_CRED_OWNER;
     }
   }
@@ -314,16 +326,13 @@ export function scoreEvent(pr: usize, s: u32, isNew: bool, a: f64): void {
     const fw = load<f64>(pr + P.FIRMWARE);
     const cur = load<f64>(rec + R_FIRMWARE);
     if (cur == 0) {
-      store<f64>(rec + R_FIRMWARE, fw);
-      forgetInventoryVerdict(rec);
+      setFirmware(rec, fw);
     } else if (fw < cur) {
       flag(B_FIRMWARE_DOWNGRADE, S_FIRMWARE_DOWNGRADE, cur, fw, 0, 0);
-      store<f64>(rec + R_FIRMWARE, fw);
-      forgetInventoryVerdict(rec);
+      setFirmware(rec, fw);
     } else if (fw > cur) {
       info(Reason.FIRMWARE_UPGRADE);
-      store<f64>(rec + R_FIRMWARE, fw);
-      forgetInventoryVerdict(rec);
+      setFirmware(rec, fw);
     }
   }
 

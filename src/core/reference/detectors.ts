@@ -212,6 +212,28 @@ const B = {
 };
 export { B as ReasonBit };
 
+/*
+ * Writes of the record's source, credential and firmware while scoring: each clears the
+ * inventory verdict cache entry, which holds only for the values it was judged with
+ * (src/core/reference/inventory.ts; assembly/detectors.ts forgetInventoryVerdict).
+ */
+function setSource(st: DeviceState, s: number, hi: number, lo: number): void {
+  st.sourceHi[s] = hi;
+  st.sourceLo[s] = lo;
+  st.inventory[s] = 0;
+}
+
+function setCredential(st: DeviceState, s: number, hi: number, lo: number): void {
+  st.credHi[s] = hi;
+  st.credLo[s] = lo;
+  st.inventory[s] = 0;
+}
+
+function setFirmware(st: DeviceState, s: number, fw: number): void {
+  st.firmware[s] = fw;
+  st.inventory[s] = 0;
+}
+
 export class Detectors {
   constructor(
     private readonly p: CoreParams,
@@ -322,9 +344,7 @@ export class Detectors {
       const curHi = st.sourceHi[s];
       const curLo = st.sourceLo[s];
       if (curHi === 0 && curLo === 0) {
-        st.sourceHi[s] = e.sourceHi;
-        st.sourceLo[s] = e.sourceLo;
-        st.inventory[s] = 0;
+        setSource(st, s, e.sourceHi, e.sourceLo);
       } else if (curHi !== e.sourceHi || curLo !== e.sourceLo) {
         let flips = 1;
         if (e.sourceHi === st.prevSourceHi[s] && e.sourceLo === st.prevSourceLo[s] && a - st.sourceChangedAt[s] <= W) {
@@ -339,10 +359,8 @@ export class Detectors {
         st.sourceFlips[s] = flips;
         st.prevSourceHi[s] = curHi;
         st.prevSourceLo[s] = curLo;
-        st.sourceHi[s] = e.sourceHi;
-        st.sourceLo[s] = e.sourceLo;
+        setSource(st, s, e.sourceHi, e.sourceLo);
         st.sourceChangedAt[s] = a;
-        st.inventory[s] = 0;
         if (sameNet) flags &= ~Flag.SOURCE_MOVED_NET;
         else flags |= Flag.SOURCE_MOVED_NET;
       }
@@ -355,9 +373,7 @@ export class Detectors {
       const curHi = st.credHi[s];
       const curLo = st.credLo[s];
       if (curHi === 0 && curLo === 0) {
-        st.credHi[s] = e.credHi;
-        st.credLo[s] = e.credLo;
-        st.inventory[s] = 0;
+        setCredential(st, s, e.credHi, e.credLo);
         flags = this.credentialShared(e, s, a, f) ? flags | Flag.CRED_OWNER : flags & ~Flag.CRED_OWNER;
       } else if (curHi !== e.credHi || curLo !== e.credLo) {
         let flips = 1;
@@ -370,10 +386,8 @@ export class Detectors {
         st.credFlips[s] = flips;
         st.prevCredHi[s] = curHi;
         st.prevCredLo[s] = curLo;
-        st.credHi[s] = e.credHi;
-        st.credLo[s] = e.credLo;
+        setCredential(st, s, e.credHi, e.credLo);
         st.credChangedAt[s] = a;
-        st.inventory[s] = 0;
         flags = this.credentialShared(e, s, a, f) ? flags | Flag.CRED_OWNER : flags & ~Flag.CRED_OWNER;
       }
     }
@@ -382,16 +396,13 @@ export class Detectors {
     if (e.hasFirmware) {
       const cur = st.firmware[s];
       if (cur === 0) {
-        st.firmware[s] = e.firmware;
-        st.inventory[s] = 0;
+        setFirmware(st, s, e.firmware);
       } else if (e.firmware < cur) {
         f.flag(B.FIRMWARE_DOWNGRADE, S.FIRMWARE_DOWNGRADE, cur, e.firmware, 0, 0);
-        st.firmware[s] = e.firmware;
-        st.inventory[s] = 0;
+        setFirmware(st, s, e.firmware);
       } else if (e.firmware > cur) {
         f.info(Reason.FIRMWARE_UPGRADE);
-        st.firmware[s] = e.firmware;
-        st.inventory[s] = 0;
+        setFirmware(st, s, e.firmware);
       }
     }
 
