@@ -501,7 +501,7 @@ function metrics(pr: usize, rec: usize, gap: f64): void {
     const n = <u32>load<u8>(rec + R_METRIC_N + j);
     const x = load<f64>(pr + P.METRIC_VALUE + (i << 3));
     const quiet = load<u32>(m + R_METRIC_HASH) & METRIC_QUIET_MAX;
-    store<u32>(m + R_METRIC_HASH, h | (quiet < METRIC_QUIET_MAX ? quiet + 1 : METRIC_QUIET_MAX));
+    if (quiet < METRIC_QUIET_MAX) store<u32>(m + R_METRIC_HASH, h | (quiet + 1)); // at the cap, the word is already h | cap
     const storable = x < F32_MAX && x > -F32_MAX;
     if (n == 0) {
       if (!storable) continue;

@@ -581,7 +581,7 @@ export class Detectors {
       // readings gone by unflagged since the last flag; counted here as if this one is not
       // flagged, set back to 0 below if it is
       const quiet = st.metricHash[k] & METRIC_QUIET_MAX;
-      st.metricHash[k] = h | (quiet < METRIC_QUIET_MAX ? quiet + 1 : METRIC_QUIET_MAX);
+      if (quiet < METRIC_QUIET_MAX) st.metricHash[k] = h | (quiet + 1); // at the cap, the word is already h | cap
       // beyond the range of the f32 it would be kept in: judged, never learnt
       const storable = x < F32_MAX && x > -F32_MAX;
       if (n === 0) {
