@@ -12,8 +12,11 @@ import { ALERT_KINDS, AlertKind, ALERTING_REASONS, NO_REASON, SWEEP_MESSAGE, V }
 import type { Alert, Origin, Severity } from './alert';
 import { explain } from './explain';
 
+/** The alert line: the score from which a finding raises an alert, unless configured per kind. */
+export const DEFAULT_ALERT_THRESHOLD = 0.5;
+
 export interface PolicyOptions {
-  /** Minimum score per kind to raise an alert (default 0.5 for every kind). */
+  /** Minimum score per kind to raise an alert (default DEFAULT_ALERT_THRESHOLD for every kind). */
   thresholds: Partial<Record<AlertKind, number>>;
   /** Score from which an alert is high severity… */
   highFrom: number;
@@ -62,7 +65,7 @@ export class AlertPolicy {
     options: Partial<PolicyOptions> = {},
   ) {
     this.options = { ...DEFAULT_POLICY, ...options, thresholds: { ...DEFAULT_POLICY.thresholds, ...options.thresholds } };
-    this.thresholds = new Float64Array(ALERT_KINDS.map((k) => this.options.thresholds[k] ?? 0.5));
+    this.thresholds = new Float64Array(ALERT_KINDS.map((k) => this.options.thresholds[k] ?? DEFAULT_ALERT_THRESHOLD));
     this.raised = Object.fromEntries(ALERT_KINDS.map((k) => [k, 0])) as Record<AlertKind, number>;
   }
 
