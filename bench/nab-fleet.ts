@@ -37,10 +37,10 @@ import { Detector } from '../src/detector';
 import { AlertPolicy } from '../src/alerts/policy';
 import type { Alert } from '../src/alerts/alert';
 import type { Core } from '../src/core/core';
-import { ALERT_KINDS, Reason, SWEEP_MESSAGE, V } from '../src/core/layout';
+import { ALERT_KINDS, EV, Reason, SWEEP_MESSAGE, V } from '../src/core/layout';
 import { createCore } from '../src/core';
 import { DeviceLines, evaluate } from '../src/eval/evaluate';
-import { metricScoreOf, PRODUCTION_ALERT_SCORE } from '../src/nab/step';
+import { metricEvidenceAt, metricScoreOf, PRODUCTION_ALERT_SCORE } from '../src/nab/step';
 
 const { values } = parseArgs({
   options: {
@@ -60,7 +60,6 @@ const seed = values.seed ?? 'nab-fleet';
 const threshold = Number(values.threshold ?? 0.2737);
 const stepThreshold = Number(values['step-threshold'] ?? PRODUCTION_ALERT_SCORE);
 const METRIC = ALERT_KINDS.indexOf('metric_anomaly');
-const METRIC_BIT = Math.log2(Reason.METRIC_ANOMALY);
 const gateZ = values['gate-metric-z'] === undefined ? undefined : Number(values['gate-metric-z']);
 const gateCore = gateZ === undefined ? undefined : createCore('wasm', { capacity: Math.max(65536, devices * 2), metricZ: gateZ });
 
@@ -75,9 +74,8 @@ function stepFlags(bytes: Uint8Array): number {
     const at = k * V.SIZE;
     if (v.getUint32(at + V.MESSAGE, true) === SWEEP_MESSAGE) continue;
     if ((v.getUint32(at + V.REASONS, true) & Reason.METRIC_ANOMALY) === 0) continue;
-    if (v.getUint32(at + V.EV1_REASON, true) === METRIC_BIT) mask |= 1 << v.getFloat64(at + V.EV1_AUX, true);
-    else if (v.getUint32(at + V.EV2_REASON, true) === METRIC_BIT) mask |= 1 << v.getFloat64(at + V.EV2_AUX, true);
-    else mask = 0xff;
+    const ev = metricEvidenceAt(v, at);
+    mask = ev === undefined ? 0xff : mask | (1 << v.getFloat64(ev + EV.AUX, true));
   }
   return mask;
 }

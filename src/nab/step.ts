@@ -11,7 +11,7 @@
 // (bench/nab.ts); the rest were set for the fleet.
 
 import { createCore, Engine } from '../core';
-import { Reason, SWEEP_MESSAGE, V } from '../core/layout';
+import { EV, Reason, SWEEP_MESSAGE, V } from '../core/layout';
 import type { CoreParams } from '../core/params';
 import { DEFAULT_ALERT_THRESHOLD } from '../alerts/policy';
 
@@ -30,15 +30,21 @@ export function stepMessage(timestampMs: number, value: number): string {
 }
 
 /**
- * The metric_anomaly score a verdict record (at byte `at` of `v`) carries, from whichever
- * of its two evidence slots holds the finding; undefined when the verdict has no
- * metric finding, or keeps two stronger ones as its evidence.
+ * Where the metric_anomaly evidence of a verdict record (at byte `at` of `v`) starts —
+ * whichever of its two evidence blocks holds the finding (read its fields at EV offsets)
+ * — or undefined when the verdict has no metric finding, or keeps two stronger ones.
  */
-export function metricScoreOf(v: DataView, at: number): number | undefined {
+export function metricEvidenceAt(v: DataView, at: number): number | undefined {
   if ((v.getUint32(at + V.REASONS, true) & Reason.METRIC_ANOMALY) === 0) return undefined;
-  if (v.getUint32(at + V.EV1_REASON, true) === METRIC_BIT) return v.getFloat64(at + V.EV1_SCORE, true);
-  if (v.getUint32(at + V.EV2_REASON, true) === METRIC_BIT) return v.getFloat64(at + V.EV2_SCORE, true);
+  if (v.getUint32(at + V.EV1_REASON, true) === METRIC_BIT) return at + V.EV1_SCORE;
+  if (v.getUint32(at + V.EV2_REASON, true) === METRIC_BIT) return at + V.EV2_SCORE;
   return undefined;
+}
+
+/** The metric_anomaly score a verdict record carries (see metricEvidenceAt). */
+export function metricScoreOf(v: DataView, at: number): number | undefined {
+  const ev = metricEvidenceAt(v, at);
+  return ev === undefined ? undefined : v.getFloat64(ev + EV.SCORE, true);
 }
 
 export interface StepSeriesResult {
