@@ -421,6 +421,8 @@ describe('valid messages', () => {
     for (const a of parts) for (const b of parts) for (const c of ['1', '255', '256', '']) for (const d of ['0', '99', '300', '1a'])
       sources.add(`${a}.${b}.${c}.${d}`);
     for (const s of ['1.2.3.4.', '.1.2.3', '1..2.3', '1.2.3.4:80', '10.0.0.1x', 'x10.0.0.1', '1.2.3', '1.2.3.4.5', '1-2.3.4', '1.2.3.é']) sources.add(s);
+    // ports at their limits, addresses reaching past the first 16 bytes
+    for (const s of ['1.2.3.4:0', '1.2.3.4:65535', '1.2.3.4:65536', '1.2.3.4:123456', '255.255.255.255:65535', '255.255.255.255:', '1.2.3.4::1', '1.2.3.4:8a', '100.100.100.1000', '100.100.100.100x', '1111.1.1.1', '1.2.3.4:99999', '12345678901234567']) sources.add(s);
     for (const s of sources) {
       const r = both(msg(`"source":"${s}"`));
       if (r.status !== 0) continue;
