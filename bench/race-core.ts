@@ -7,8 +7,9 @@
 // every pass does the same work batch for batch). Compare trees within one run only.
 //
 //   node --import tsx bench/race-core.ts DIR... [--rounds N] [--messages N]
-//   node --import tsx bench/race-core.ts DIR... --parse    the parser alone: the best of 300
-//       parses of one batch of 4096 messages (in cache), ns per message
+//   node --import tsx bench/race-core.ts DIR... --parse    the parser alone: one batch of
+//       4096 messages (in cache) parsed --rounds times (1500) per tree, alternated; the
+//       best in ns per message, and each tree's speed against the first's, round by round
 //
 //   node --import tsx bench/race-core.ts DIR... --inventory    each tree also with the
 //       inventory of bench:core (every device of the stream enrolled, padded to 100,000),
@@ -124,16 +125,29 @@ if (values.parse) {
     const core = new tree.WasmCore({ capacity: 1024 });
     let k = 0;
     while (k < count && core.add(messages[k], arrivals[k])) k++;
-    return { core: core as unknown as { x: { parseBatch(n: number): number } }, k, best: Infinity };
+    return { core: core as unknown as { x: { parseBatch(n: number): number } }, k, best: Infinity, ratios: [] as number[] };
   });
-  for (let r = 0; r < 300; r++) {
-    for (const b of batches) {
+  // rounds of one parse per tree, the order turning every round; each tree's time in a
+  // round against the first tree's in the same round (a pair meets the same host), past
+  // the first 50 rounds (the compiler's tiers)
+  const REPS = Number(values.rounds ?? 1500);
+  const times = new Array<number>(batches.length);
+  for (let r = 0; r < REPS; r++) {
+    for (let j = 0; j < batches.length; j++) {
+      const i = (j + r) % batches.length;
+      const b = batches[i];
       const t = performance.now();
       b.core.x.parseBatch(b.k);
-      b.best = Math.min(b.best, performance.now() - t);
+      times[i] = performance.now() - t;
+      b.best = Math.min(b.best, times[i]);
     }
+    if (r >= 50) batches.forEach((b, i) => b.ratios.push(times[0] / times[i]));
   }
-  trees.forEach((tree, i) => console.log(`${tree.name.padEnd(24)} parse ${((batches[i].best * 1e6) / batches[i].k).toFixed(1)} ns per message`));
+  const q = (a: number[], f: number) => [...a].sort((x, y) => x - y)[Math.floor(f * (a.length - 1))].toFixed(3);
+  trees.forEach((tree, i) => {
+    const paired = i === 0 ? '' : ` · ${q(batches[i].ratios, 0.5)}× the first tree's speed (paired rounds, quartiles ${q(batches[i].ratios, 0.25)}–${q(batches[i].ratios, 0.75)})`;
+    console.log(`${tree.name.padEnd(24)} parse ${((batches[i].best * 1e6) / batches[i].k).toFixed(1)} ns per message (best)${paired}`);
+  });
   process.exit(0);
 }
 
