@@ -96,7 +96,7 @@ export function hash64(ptr: usize, len: u32): u64 {
  * its first four bytes that are not digits (the string's end counting as one) must be
  * three dots and then ':' or the end, with 1..3 digits between each. Byte loops over
  * variable-length parts mispredicted their branches on every message. The load may read
- * up to 15 bytes past the string: never past the input region (64 spare bytes) nor past
+ * up to 9 bytes past the string: never past the input region (64 spare bytes) nor past
  * the decoding scratch (16 spare bytes); those lanes are masked off.
  */
 function ipv4(p: usize, end: usize): u64 {
