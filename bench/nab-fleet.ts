@@ -34,13 +34,13 @@ import { parseArgs } from 'node:util';
 import { MetricDetector } from '../src/nab/detector';
 import { createFleet } from '../src/ingest/simulator';
 import { Detector } from '../src/detector';
-import { AlertPolicy } from '../src/alerts/policy';
+import { AlertPolicy, DEFAULT_ALERT_THRESHOLD } from '../src/alerts/policy';
 import type { Alert } from '../src/alerts/alert';
 import type { Core } from '../src/core/core';
 import { ALERT_KINDS, EV, Reason, SWEEP_MESSAGE, V } from '../src/core/layout';
 import { createCore } from '../src/core';
 import { DeviceLines, evaluate } from '../src/eval/evaluate';
-import { metricEvidenceAt, metricScoreOf, PRODUCTION_ALERT_SCORE } from '../src/nab/step';
+import { metricEvidenceAt, metricScoreOf } from '../src/nab/step';
 
 const { values } = parseArgs({
   options: {
@@ -58,7 +58,7 @@ const devices = Number(values.devices ?? 300);
 const hours = Number(values.hours ?? 24);
 const seed = values.seed ?? 'nab-fleet';
 const threshold = Number(values.threshold ?? 0.2737);
-const stepThreshold = Number(values['step-threshold'] ?? PRODUCTION_ALERT_SCORE);
+const stepThreshold = Number(values['step-threshold'] ?? DEFAULT_ALERT_THRESHOLD);
 const METRIC = ALERT_KINDS.indexOf('metric_anomaly');
 const gateZ = values['gate-metric-z'] === undefined ? undefined : Number(values['gate-metric-z']);
 const gateCore = gateZ === undefined ? undefined : createCore('wasm', { capacity: Math.max(65536, devices * 2), metricZ: gateZ });

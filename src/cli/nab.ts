@@ -12,7 +12,8 @@ import { COMPACT_LAYOUT, STANDARD_LAYOUT, StateLayout } from '../nab/detector';
 import { createMetricDetector, METRIC_ENGINES, MetricEngine } from '../nab/engine';
 import { PROFILE_NAMES, NAB_PROFILES } from '../nab/profiles';
 import { prepareCorpus, scoreCorpus, scoreCorpusAtThresholds, SeriesInput } from '../nab/scorer';
-import { PRODUCTION_ALERT_SCORE, scoreSeriesWithCore } from '../nab/step';
+import { scoreSeriesWithCore } from '../nab/step';
+import { DEFAULT_ALERT_THRESHOLD } from '../alerts/policy';
 import type { CoreParams } from '../core/params';
 import { choiceFlag, parseFlags, runCommand, UsageError } from './args';
 
@@ -203,7 +204,7 @@ export function runNab(options: {
     scores,
     rejected,
     unscoredFlags,
-    ...(model === 'step' ? { atAlertLine: scoreNab(files, windows, scores, PRODUCTION_ALERT_SCORE) } : {}),
+    ...(model === 'step' ? { atAlertLine: scoreNab(files, windows, scores, DEFAULT_ALERT_THRESHOLD) } : {}),
   };
 }
 
@@ -230,7 +231,7 @@ export function formatNabRun(run: NabRun, resultsDir?: string): string {
     );
   run.profiles.forEach(row);
   if (run.atAlertLine) {
-    lines.push(`  at the production alert line (score ${PRODUCTION_ALERT_SCORE}) instead of each profile's best threshold:`);
+    lines.push(`  at the production alert line (score ${DEFAULT_ALERT_THRESHOLD}) instead of each profile's best threshold:`);
     run.atAlertLine.forEach(row);
   }
   if (run.rejected > 0) lines.push(`  rows the core rejected (scored 0): ${run.rejected}`);

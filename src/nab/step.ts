@@ -13,13 +13,9 @@
 import { createCore, Engine } from '../core';
 import { EV, Reason, SWEEP_MESSAGE, V } from '../core/layout';
 import type { CoreParams } from '../core/params';
-import { DEFAULT_ALERT_THRESHOLD } from '../alerts/policy';
 
 /** The device id every series is fed as (a fresh core per series). */
 export const STEP_DEVICE_ID = 'nab-series';
-
-/** The score from which the alert policy raises an alert (its default threshold). */
-export const PRODUCTION_ALERT_SCORE = DEFAULT_ALERT_THRESHOLD;
 
 /** Reason bit index of metric_anomaly in a verdict's evidence slots. */
 const METRIC_BIT = Math.log2(Reason.METRIC_ANOMALY);
