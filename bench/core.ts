@@ -257,13 +257,12 @@ const steadyCpu = { wasm: [] as number[], inventory: [] as number[] };
 const steadyFloor = { wasm: [] as number[], inventory: [] as number[] };
 if (STEADY_ROUNDS > 0) {
   log(`  steady state: ${STEADY_ROUNDS} rounds, each engine timed on ${count.toLocaleString('en')} messages after ${WARM.toLocaleString('en')} untimed (the two WASM engines in alternated chunks of ${STEADY_CHUNK.toLocaleString('en')})`);
-  const engines = [
+  const wasmEngines = [
     { name: 'wasm' as const, make: makeWasm },
     { name: 'inventory' as const, make: makeWasmInventory },
-    { name: 'reference' as const, make: makeRef },
   ];
   for (let r = 0; r < STEADY_ROUNDS; r++) {
-    const pair = engines.slice(0, 2).map((e) => {
+    const pair = wasmEngines.map((e) => {
       const core = e.make();
       warmUp(core, 0, WARM);
       return { e, core, ms: 0, cpuMs: 0, batches: 0 };
@@ -294,7 +293,7 @@ if (STEADY_ROUNDS > 0) {
       p.core.destroy();
     }
     // the reference (whose passes leave the most behind) alone, after both
-    const ref = engines[2].make();
+    const ref = makeRef();
     warmUp(ref, 0, WARM);
     gc?.();
     const start = performance.now();
