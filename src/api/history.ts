@@ -10,7 +10,7 @@
 import type { Core } from '../core/core';
 import { SWEEP_MESSAGE, V } from '../core/layout';
 import { metricNameHashString } from '../core/reference/hash';
-import { METRIC_NAME_MASK } from '../core/record';
+import { metricNameBits } from '../core/record';
 import type { AlertListener } from '../alerts/policy';
 
 export interface HistoryOptions {
@@ -86,7 +86,7 @@ export class DeviceHistory {
 
   /** The name of a metric hash (as the core keeps it: its upper 28 bits), when a message carrying it has been seen. */
   metricName(hash: number): string | undefined {
-    return this.names.get((hash & METRIC_NAME_MASK) >>> 0);
+    return this.names.get(metricNameBits(hash));
   }
 
   /** Remember metric names (e.g. from an inventory or a configuration). */
@@ -153,7 +153,7 @@ export class DeviceHistory {
 
   private learn(name: string): void {
     if (this.names.size >= this.options.names) return;
-    const h = (metricNameHashString(name) & METRIC_NAME_MASK) >>> 0;
+    const h = metricNameBits(metricNameHashString(name));
     if (!this.names.has(h)) this.names.set(h, name);
   }
 

@@ -3,7 +3,7 @@
 
 import { firmwareText, sourceText } from '../alerts/explain';
 import { fromBf16 } from './reference/detectors';
-import { METRIC_NAME_MASK } from './record';
+import { metricNameBits } from './record';
 
 export interface DeviceMetricBaseline {
   /** metricNameHash of the metric's name with its low 4 bits cleared (the core keeps the other 28; names are not kept). */
@@ -99,6 +99,6 @@ export function decodeDevice(r: RawDevice): DeviceRecord {
     clockOffsetMs: r.skewMean,
     silenced: (r.flags & 1) !== 0,
     partition: r.partition,
-    metrics: r.metrics.map((m) => ({ nameHash: (m.hash & METRIC_NAME_MASK) >>> 0, last: m.last, step: Math.sqrt(fromBf16(m.step)), mean: m.last - fromBf16(m.dev), samples: m.n })),
+    metrics: r.metrics.map((m) => ({ nameHash: metricNameBits(m.hash), last: m.last, step: Math.sqrt(fromBf16(m.step)), mean: m.last - fromBf16(m.dev), samples: m.n })),
   };
 }

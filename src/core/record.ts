@@ -23,6 +23,11 @@ export const REC = {
 export const METRIC_QUIET_MAX = 15;
 export const METRIC_NAME_MASK = ~METRIC_QUIET_MAX >>> 0;
 
+/** The name part of a METRIC_HASH word (or of a metricNameHash): what the core matches names by. */
+export function metricNameBits(hash: number): number {
+  return (hash & METRIC_NAME_MASK) >>> 0;
+}
+
 /** Bytes of the device id held inline at REC.ID (zero-padded); 0: it is not (too long, or escaped in the message). */
 export function inlineIdLength(bytes: Uint8Array, record: number): number {
   let n = 0;

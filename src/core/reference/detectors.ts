@@ -7,7 +7,7 @@
 
 import { Reason, NO_REASON, V } from '../layout';
 import type { CoreParams } from '../params';
-import { METRIC_NAME_MASK, METRIC_QUIET_MAX } from '../record';
+import { metricNameBits, METRIC_QUIET_MAX } from '../record';
 import { CredentialIndex, DeviceState, Flag } from './state';
 
 /** What the detectors need of one valid message. */
@@ -566,9 +566,9 @@ export class Detectors {
     const stretch = g > 1 ? g : 1;
     let mc = st.metricCount[s];
     for (let i = 0; i < e.metricCount; i++) {
-      const h = (e.metricHash[i] & METRIC_NAME_MASK) >>> 0;
+      const h = metricNameBits(e.metricHash[i]);
       let j = 0;
-      while (j < mc && (st.metricHash[base + j] & METRIC_NAME_MASK) >>> 0 !== h) j++;
+      while (j < mc && metricNameBits(st.metricHash[base + j]) !== h) j++;
       if (j === mc) {
         if (mc === 8) continue;
         st.metricHash[base + j] = h | METRIC_QUIET_MAX;
