@@ -28,6 +28,11 @@ export function metricNameBits(hash: number): number {
   return (hash & METRIC_NAME_MASK) >>> 0;
 }
 
+/** Whether the record holds its device id inline (an id is never empty, so its first byte says). */
+export function hasInlineId(bytes: Uint8Array, record: number): boolean {
+  return bytes[record + REC.ID] !== 0;
+}
+
 /** Bytes of the device id held inline at REC.ID (zero-padded); 0: it is not (too long, or escaped in the message). */
 export function inlineIdLength(bytes: Uint8Array, record: number): number {
   let n = 0;

@@ -10,7 +10,7 @@ import { BAD_REASONS, Reason, V } from './layout';
 import { CoreParams, PARAM_NAMES, resolveParams, tableSlots } from './params';
 import { decodeDevice, DeviceRecord } from './device';
 import { hashOut, hashString } from './reference/hash';
-import { inlineIdLength, REC } from './record';
+import { hasInlineId, inlineIdLength, REC } from './record';
 import type { PartitionState } from './snapshot';
 import { isInventoryImage } from '../inventory/image';
 
@@ -173,7 +173,7 @@ export class WasmCore implements Core {
       // the inventory verdict cache entry was of another core, or of this one's past
       this.mem[p + REC.INVENTORY] = 0;
       this.mem[p + REC.INVENTORY + 1] = 0;
-      if (inlineIdLength(this.mem, p) === 0) this.longIds.set(s, state.ids[i]);
+      if (!hasInlineId(this.mem, p)) this.longIds.set(s, state.ids[i]);
       else this.longIds.delete(s);
     }
     for (let i = 0; i < state.credSeen.length; i++) {
@@ -257,7 +257,7 @@ export class WasmCore implements Core {
       const at = k * V.SIZE;
       if ((v.getUint32(at + V.REASONS, true) & Reason.NEW_DEVICE) === 0) continue;
       const slot = v.getUint32(at + V.SLOT, true);
-      if (inlineIdLength(this.mem, this.x.recordPtr(slot)) !== 0) {
+      if (hasInlineId(this.mem, this.x.recordPtr(slot))) {
         this.longIds.delete(slot);
         continue;
       }
