@@ -170,8 +170,10 @@ if (GATED) {
     const a = nab.get(f.relativePath)!;
     const b = step.get(f.relativePath)!;
     const g = new Float64Array(a.length);
-    for (let i = 0; i < a.length; i++) if (b[i] > 0) g[i] = a[i];
-    for (let i = 0; i < a.length; i++) if (g[i] > 0) kept++;
+    for (let i = 0; i < a.length; i++) {
+      if (b[i] > 0) g[i] = a[i];
+      if (g[i] > 0) kept++;
+    }
     gated.set(f.relativePath, g);
   }
   const r = rows(gated);

@@ -120,6 +120,9 @@ function pass(tree: (typeof trees)[number], floor?: number[]): number {
   return verdicts;
 }
 
+const median = (a: number[]) => [...a].sort((x, y) => x - y)[a.length >> 1];
+const quartiles = (a: number[]) => [0.25, 0.75].map((q) => [...a].sort((x, y) => x - y)[Math.floor(q * (a.length - 1))]);
+
 if (values.parse) {
   const batches = trees.map((tree) => {
     const core = new tree.WasmCore({ capacity: 1024 });
@@ -143,16 +146,13 @@ if (values.parse) {
     }
     if (r >= 50) batches.forEach((b, i) => b.ratios.push(times[0] / times[i]));
   }
-  const q = (a: number[], f: number) => [...a].sort((x, y) => x - y)[Math.floor(f * (a.length - 1))].toFixed(3);
   trees.forEach((tree, i) => {
-    const paired = i === 0 ? '' : ` · ${q(batches[i].ratios, 0.5)}× the first tree's speed (paired rounds, quartiles ${q(batches[i].ratios, 0.25)}–${q(batches[i].ratios, 0.75)})`;
+    const [q1, q3] = quartiles(batches[i].ratios);
+    const paired = i === 0 ? '' : ` · ${median(batches[i].ratios).toFixed(3)}× the first tree's speed (paired rounds, quartiles ${q1.toFixed(3)}–${q3.toFixed(3)})`;
     console.log(`${tree.name.padEnd(24)} parse ${((batches[i].best * 1e6) / batches[i].k).toFixed(1)} ns per message (best)${paired}`);
   });
   process.exit(0);
 }
-
-const median = (a: number[]) => [...a].sort((x, y) => x - y)[a.length >> 1];
-const quartiles = (a: number[]) => [0.25, 0.75].map((q) => [...a].sort((x, y) => x - y)[Math.floor(q * (a.length - 1))]);
 
 if (values.steady) {
   const CHUNK = 100_000;
